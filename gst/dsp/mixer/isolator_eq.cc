@@ -62,6 +62,7 @@ void IsolatorEq::reset() {
   for (auto& c : ch_) c = ChannelState{};
   const bool unity = gain_[0].current() == 1.0f && gain_[1].current() == 1.0f && gain_[2].current() == 1.0f;
   wet_.snap_to(unity ? 0.0f : 1.0f);
+  in_path_ = !unity;
   update_coefs(true);
 }
 
@@ -94,17 +95,18 @@ void IsolatorEq::process_block(float* data, uint32_t n) {
   const bool unity = gain_[0].target() == 1.0f && gain_[1].target() == 1.0f && gain_[2].target() == 1.0f &&
                      gl[n - 1] == 1.0f && gm[n - 1] == 1.0f && gh[n - 1] == 1.0f;
   wet_.set_target(unity ? 0.0f : 1.0f);
+  if (!in_path_) {
+    if (unity) return;  // bypassed: untouched audio
+    // Stepping in: start from rest, at the crossovers as they are set now.
+    log_xo_[0].snap();
+    log_xo_[1].snap();
+    update_coefs(false);
+    for (auto& c : ch_) c = ChannelState{};
+    in_path_ = true;
+  }
   const bool moving = wet_.ramp_block(wet, n);
-
   if (!moving && wet[n - 1] == 0.0f) {
-    // Bypassed: untouched audio. Follow the crossover targets and start from rest on re-entry.
-    if (log_xo_[0].ramping() || log_xo_[1].ramping() || ch_[0].split1_first.ic1 != 0.0f ||
-        ch_[0].split1_first.ic2 != 0.0f) {
-      log_xo_[0].snap();
-      log_xo_[1].snap();
-      for (auto& c : ch_) c = ChannelState{};
-      update_coefs(false);
-    }
+    in_path_ = false;  // the crossfade out has finished: from now on, untouched audio
     return;
   }
 

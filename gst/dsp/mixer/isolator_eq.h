@@ -46,7 +46,11 @@ class IsolatorEq {
   void process(float* data, uint32_t frames);
 
   // True while the EQ is fully out of the signal path.
-  bool bypassed() const { return wet_.current() == 0.0f && !wet_.ramping(); }
+  bool bypassed() const { return !in_path_; }
+  // Out of the path and nothing asks to come back in: process() would not touch the audio.
+  bool idle() const {
+    return !in_path_ && gain_[0].target() == 1.0f && gain_[1].target() == 1.0f && gain_[2].target() == 1.0f;
+  }
 
  private:
   void update_coefs(bool force);
@@ -58,6 +62,7 @@ class IsolatorEq {
   SmoothedParam gain_[3];
   SmoothedParam log_xo_[2];  // log2 of the crossover frequencies
   SmoothedParam wet_;        // 0 = bypassed, 1 = EQ in the path
+  bool in_path_ = false;
   float coef_xo_[2] = {0.0f, 0.0f};
 
   // Per crossover: the two sections of a 4th-order Butterworth (k = 2cos(π/8), 2cos(3π/8)).
@@ -83,6 +88,7 @@ class OneKnobFilter {
   void reset();
   void process(float* data, uint32_t frames);
   bool bypassed() const;
+  bool idle() const { return bypassed() && knob_.target() == 0.0f; }
 
   // The mapping, exposed for tests and UIs.
   static double lowpass_cutoff(float knob);   // knob < 0
