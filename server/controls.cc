@@ -54,7 +54,7 @@ JsonObject* midi_to_control(JsonObject* midi, const MidiContext& ctx, std::strin
   if (json_object_has_member(midi, "data")) {
     JsonNode* dn = json_object_get_member(midi, "data");
     JsonArray* a = JSON_NODE_HOLDS_ARRAY(dn) ? json_node_get_array(dn) : nullptr;
-    if (!a || json_array_get_length(a) < 2 || json_array_get_length(a) > 3) {
+    if (!a || json_array_get_length(a) != 3) {
       *error = "data must be [status, data1, data2]";
       return nullptr;
     }
