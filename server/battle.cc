@@ -593,7 +593,7 @@ void Battle::update_judge_gains() {
     (void)fader;
     (void)xf;
 #endif
-    g_object_set(pipe_->judge_gain[i], "volume", gain, nullptr);
+    if (pipe_->judge_gain[i]) g_object_set(pipe_->judge_gain[i], "volume", gain, nullptr);
   }
 }
 
@@ -1032,7 +1032,7 @@ void Battle::on_element_message(GstMessage* m) {
     JsonObject* msg = structure_to_json(s);
     json_object_set_string_member(msg, "type", "spectrum");
     broadcast(msg);
-  } else if (src == GST_OBJECT(pipe_->judge) && g_str_equal(name, "djjudge")) {
+  } else if (pipe_->judge && src == GST_OBJECT(pipe_->judge) && g_str_equal(name, "djjudge")) {
     on_judge(s);
   }
 }

@@ -2,7 +2,8 @@
 
 namespace dju {
 
-static const char* const kRequired[] = {"djdeck", "djeq", "djmixer", "djspectrum", "djjudge"};
+// djjudge scores transitions; a battle without it still plays (and says so in the log).
+static const char* const kRequired[] = {"djdeck", "djeq", "djmixer", "djspectrum"};
 static const char* const kStock[] = {"tee", "queue", "volume", "audioconvert", "opusenc", "rtpopuspay", "oggmux",
                                      "filesink", "webrtcbin", "fakesink"};
 
@@ -132,9 +133,13 @@ BattlePipeline* BattleBuilder::build(const std::string& name, const std::string&
   bp->mixer = m.make("djmixer", "mixer");
   bp->spectrum = m.make("djspectrum", "spectrum");
   bp->master_tee = m.make("tee", "master_tee");
-  bp->judge = m.make("djjudge", "judge");
   if (!m.ok) { delete bp; return nullptr; }
+  bp->judge = gst_element_factory_make("djjudge", "judge");
+  if (bp->judge) gst_bin_add(GST_BIN(bp->pipeline), bp->judge);
+  else g_printerr("battle %s: djjudge is not available, transitions will not be scored\n", name.c_str());
   g_object_set(bp->master_tee, "allow-not-linked", TRUE, nullptr);
+  if (g_object_class_find_property(G_OBJECT_GET_CLASS(bp->mixer), "post-messages"))
+    g_object_set(bp->mixer, "post-messages", FALSE, nullptr);  // djspectrum reports the master
   set_uint64_if_present(bp->spectrum, "interval", 50 * GST_MSECOND);  // ~20 Hz to browsers
 
   const char seats[2] = {'a', 'b'};
@@ -157,12 +162,14 @@ BattlePipeline* BattleBuilder::build(const std::string& name, const std::string&
     gst_util_set_object_arg(G_OBJECT(bp->mixer_pad[i]), "crossfader-side", i == 0 ? "left" : "right");
 
     // Judge feed: what this deck contributes to the master (gain set by the battle from gain_laws.h).
-    GstElement* q_judge = small_queue(m, "q_judge_" + s);
-    bp->judge_gain[i] = m.make("volume", "judge_gain_" + s);
-    m.link_tee(deck_tee[i], q_judge);
-    m.link(q_judge, bp->judge_gain[i]);
-    GstPad* judge_pad = m.link_request(bp->judge_gain[i], bp->judge, ("deck_" + std::to_string(i)).c_str());
-    if (judge_pad) gst_object_unref(judge_pad);
+    if (bp->judge) {
+      GstElement* q_judge = small_queue(m, "q_judge_" + s);
+      bp->judge_gain[i] = m.make("volume", "judge_gain_" + s);
+      m.link_tee(deck_tee[i], q_judge);
+      m.link(q_judge, bp->judge_gain[i]);
+      GstPad* judge_pad = m.link_request(bp->judge_gain[i], bp->judge, ("deck_" + std::to_string(i)).c_str());
+      if (judge_pad) gst_object_unref(judge_pad);
+    }
 
     // Headphone cue: own deck before the channel fader ⟷ master, mixed by the cue mixer's crossfader.
     bp->cue_mixer[i] = m.make("djmixer", "cue_mixer_" + s);
@@ -177,6 +184,8 @@ BattlePipeline* BattleBuilder::build(const std::string& name, const std::string&
     gst_util_set_object_arg(G_OBJECT(cue_master_pad), "crossfader-side", "right");
     gst_object_unref(cue_deck_pad);
     gst_object_unref(cue_master_pad);
+    if (g_object_class_find_property(G_OBJECT_GET_CLASS(bp->cue_mixer[i]), "post-messages"))
+      g_object_set(bp->cue_mixer[i], "post-messages", FALSE, nullptr);
     // The master reaches the cue mixer one mixer period after the deck: give it time to arrive.
     if (g_object_class_find_property(G_OBJECT_GET_CLASS(bp->cue_mixer[i]), "latency"))
       g_object_set(bp->cue_mixer[i], "latency", static_cast<guint64>(20 * GST_MSECOND), nullptr);
@@ -193,7 +202,7 @@ BattlePipeline* BattleBuilder::build(const std::string& name, const std::string&
     m.link(cue_pay, bp->cue_rtp_tee[i]);
   }
   // djjudge analyses; if it also has an output, terminate it.
-  if (m.ok && gst_element_class_get_pad_template(GST_ELEMENT_GET_CLASS(bp->judge), "src")) {
+  if (m.ok && bp->judge && gst_element_class_get_pad_template(GST_ELEMENT_GET_CLASS(bp->judge), "src")) {
     GstElement* judge_sink = m.make("fakesink", "judge_sink");
     if (judge_sink) g_object_set(judge_sink, "sync", FALSE, "async", FALSE, nullptr);
     if (judge_sink) m.link(bp->judge, judge_sink);

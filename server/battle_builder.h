@@ -34,7 +34,7 @@ struct BattlePipeline {
   GstElement* master_rtp_tee = nullptr;
   GstElement* cue_mixer[2] = {};
   GstElement* cue_rtp_tee[2] = {};
-  GstElement* judge = nullptr;  // may be null until djjudge exists? no: required
+  GstElement* judge = nullptr;  // null when the plugin has no djjudge (battles play, unscored)
   GstElement* judge_gain[2] = {};
   GstElement* recording_sink = nullptr;
   GstPad* recording_branch_pad = nullptr;  // master tee pad of the recording branch
