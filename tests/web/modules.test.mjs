@@ -259,7 +259,7 @@ test('pages load with no server: lobby, DJ controller, spectator, overlay', asyn
     hotcues: document.querySelectorAll('#own-deck .hotcue').length,
     jog: Boolean(document.querySelector('#own-deck canvas.jog')),
     pitch: document.querySelector('[data-control="pitch-range"]').textContent,
-    knobs: document.querySelectorAll('.strip.own .knob:not(.disabled)').length,
+    knobs: document.querySelectorAll('.strip.mine .knob:not(.disabled)').length,
     otherDisabled: document.querySelectorAll('.strip:not(.own) .knob.disabled').length,
     shortcuts: document.querySelectorAll('.shortcuts tr').length,
     canvases: document.querySelectorAll('canvas').length,
@@ -283,7 +283,7 @@ test('pages load with no server: lobby, DJ controller, spectator, overlay', asyn
   await p.mouse.up();
   assert.equal(await p.evaluate(() => window.dju.state.get('a.tempo')), 1.5);
   // Keyboard: focus a knob and press arrows.
-  await p.focus('.strip.own [data-control="eq-low"]');
+  await p.focus('.strip.mine [data-control="eq-low"]');
   await p.keyboard.press('PageDown');
   assert.ok(await p.evaluate(() => window.dju.state.get('a.eq-low')) < 0);
 
@@ -292,14 +292,14 @@ test('pages load with no server: lobby, DJ controller, spectator, overlay', asyn
   await p.click('#midi-learn');
   assert.ok(await p.evaluate(() => document.body.classList.contains('learning')));
   await p.evaluate(() => window.dju.mapper.handle('Test Controller', [0xb2, 44, 30]));
-  await p.click('.strip.own [data-control="filter"]');
+  await p.click('.strip.mine [data-control="filter"]');
   await p.keyboard.press('Escape');
   assert.ok(await p.evaluate(() => !document.body.classList.contains('learning')));
   await p.reload();
   await p.waitForFunction(() => window.dju);
   await p.evaluate(() => window.dju.mapper.handle('Test Controller', [0xb2, 44, 127]));
   assert.equal(await p.evaluate(() => window.dju.state.get('a.filter')), 1, 'learned CC moves the filter after a reload');
-  assert.match(await p.getAttribute('.strip.own [data-control="filter"]', 'aria-valuetext'), /HP 100/);
+  assert.match(await p.getAttribute('.strip.mine [data-control="filter"]', 'aria-valuetext'), /HP 100/);
   await p.evaluate(() => window.dju.mapper.handle('Test Controller', [0xb0, 5, 0]));
   assert.equal(await p.evaluate(() => window.dju.state.get('a.eq-low')), -26, 'default CC 5 → EQ low');
   await p.screenshot({ path: path.join(dir, 'dj-no-server.png') });

@@ -219,7 +219,7 @@ function buildMixer() {
   const strips = el('div', 'mixer-strips');
   const makeStrip = (d) => {
     const own = d === seat;
-    const s = el('div', `strip ${d} ${own ? 'own' : ''}`);
+    const s = el('div', `strip ${d} ${own ? 'mine' : ''}`);
     s.appendChild(el('div', 'strip-name', { text: `${d.toUpperCase()}${own ? ' · YOU' : ''}` }));
     for (const band of ['high', 'mid', 'low']) {
       const p = `eq-${band}`;
