@@ -112,8 +112,8 @@ function buildDeckControls() {
   keyRead.style.display = 'grid'; keyRead.style.placeItems = 'center';
   keyRead.textContent = '±0 st';
   keyRead.addEventListener('click', () => setParam('key-shift', 0));
-  const nudgeDown = makeButton({ control: 'nudge-down', label: '◀ NUDGE', hold: true, onPress: () => act('nudge', { value: -0.04 }), onRelease: () => act('nudge', { value: 0 }) });
-  const nudgeUp = makeButton({ control: 'nudge-up', label: 'NUDGE ▶', hold: true, onPress: () => act('nudge', { value: 0.04 }), onRelease: () => act('nudge', { value: 0 }) });
+  const nudgeDown = makeButton({ control: 'nudge-down', label: '◀<span class="sub">NUDGE −</span>', hold: true, onPress: () => act('nudge', { value: -0.04 }), onRelease: () => act('nudge', { value: 0 }) });
+  const nudgeUp = makeButton({ control: 'nudge-up', label: '▶<span class="sub">NUDGE +</span>', hold: true, onPress: () => act('nudge', { value: 0.04 }), onRelease: () => act('nudge', { value: 0 }) });
   tr.append(cueBtn, playBtn, syncBtn, keylockBtn, nudgeDown, nudgeUp, keyDown, keyRead, keyUp);
   cueBtn.classList.add('wide'); playBtn.classList.add('wide');
   const keyWidget = { set: (v) => { keyRead.textContent = `${v > 0 ? '+' : v < 0 ? '−' : '±'}${Math.abs(v || 0)} st`; } };
