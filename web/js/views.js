@@ -36,7 +36,7 @@ export class DeckView {
       <div class="deck-controls"></div>`;
     this.controls = $('.deck-controls', root);
     this.overview = new Overview($('.wave-overview', root), { onSeek });
-    this.zoom = new Zoom($('.wave-zoom', root));
+    this.zoom = new Zoom($('.wave-zoom', root), { accent: deck === 'a' ? '#19e3ff' : '#ffb020' });
     this.clock = new PlayheadClock();
     this.s = { position: 0, duration: 0, playing: false, tempo: 1, bpm: 0, firstBeat: 0, hotcues: [], loop: null, cue: NaN, key: '' };
     this.lastText = {};

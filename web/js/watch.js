@@ -61,6 +61,9 @@ function overlayDeck(d) {
 
 function applyFlat(flat) {
   state.applyServer(flat);
+  const xf = state.get('mixer.crossfader');
+  const mark = $('#xf-mark');
+  if (mark && Number.isFinite(xf)) mark.style.left = `${((xf + 1) / 2) * 100}%`;
   for (const d of ['a', 'b']) {
     if (views) {
       views[d].update((k) => state.get(`${d}.${k}`));
