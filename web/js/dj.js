@@ -585,7 +585,7 @@ wireMidiUi();
 wireKeyboard();
 $('#ready').addEventListener('click', () => { conn.send({ type: 'ready' }); audio.resume(); $('#ready').textContent = 'Waiting for the other DJ…'; $('#ready').disabled = true; });
 document.addEventListener('pointerdown', () => audio.resume(), { once: true });
-animator.add(() => { ownView.frame(); otherView.frame(); clock.frame(); });
+animator.add(() => { ownView.frame(otherView); otherView.frame(ownView); clock.frame(); });
 
 if (!loc.battle || !validSeat) {
   $('#battle-name').textContent = 'This DJ link is incomplete';

@@ -33,7 +33,13 @@ export class DeckView {
       </div>
       <canvas class="wave-overview" aria-label="Waveform overview of deck ${deck.toUpperCase()}"></canvas>
       <canvas class="wave-zoom" aria-label="Zoomed waveform with beat grid, deck ${deck.toUpperCase()}"></canvas>
+      <div class="beatbar"><div class="beats"><i></i><i></i><i></i><i></i></div><span class="num" data-r="bar">Bar —</span>
+        <span class="phase-wrap" title="Beat phase against the other deck: centred = beats aligned"><span class="dim">phase</span><span class="phase"><b></b></span></span>
+        <span class="num dim" data-r="delta"></span></div>
       <div class="deck-controls"></div>`;
+    this.beatCells = [...root.querySelectorAll('.beats i')];
+    this.phaseMark = $('.phase b', root);
+    this.lastBeat = -1;
     this.controls = $('.deck-controls', root);
     this.overview = new Overview($('.wave-overview', root), { onSeek });
     this.zoom = new Zoom($('.wave-zoom', root), { accent: deck === 'a' ? '#19e3ff' : '#ffb020' });
@@ -92,8 +98,14 @@ export class DeckView {
     this.root.classList.toggle('playing', s.playing);
   }
 
-  /** Per frame: playhead, waveforms, readouts. */
-  frame() {
+  /** Beat index (fractional) at the playhead, or NaN without a grid. */
+  beatAt() {
+    const s = this.s;
+    return s.bpm > 0 && s.duration ? (s.position - (s.firstBeat || 0)) / (60 / s.bpm) : NaN;
+  }
+
+  /** Per frame: playhead, waveforms, readouts. `other` is the other deck's view (phase meter). */
+  frame(other = null) {
     const s = this.s;
     s.position = Math.max(0, Math.min(s.duration || Infinity, this.clock.position()));
     this.overview.draw({ ...s, loaded: Boolean(this.trackId || s.duration) });
@@ -102,6 +114,27 @@ export class DeckView {
     this.text('tempo', formatTempoPercent(s.tempo));
     this.text('time', formatTimeTenths(s.position));
     this.text('remain', s.duration ? `−${formatTime(s.duration - s.position)}` : 'Remain');
+    const beat = this.beatAt();
+    const whole = Number.isFinite(beat) ? Math.floor(beat) : -1;
+    if (whole !== this.lastBeat) {
+      this.lastBeat = whole;
+      const inBar = whole >= 0 ? whole % 4 : -1;
+      this.beatCells.forEach((c, i) => c.classList.toggle('on', i === inBar));
+      this.text('bar', whole >= 0 ? `Bar ${Math.floor(whole / 4) + 1}.${inBar + 1}` : 'Bar —');
+    }
+    // Phase against the other deck: −0.5 … +0.5 beat; shown only when both have a grid and play.
+    const ob = other?.beatAt();
+    if (other && Number.isFinite(beat) && Number.isFinite(ob) && s.playing && other.s.playing) {
+      let d = (beat - ob) % 1; if (d > 0.5) d -= 1; if (d < -0.5) d += 1;
+      this.phaseMark.style.left = `${(45 + d * 90).toFixed(1)}%`;
+      this.phaseMark.style.opacity = '1';
+      const myBpm = s.bpm * (s.tempo || 1), otherBpm = other.s.bpm * (other.s.tempo || 1);
+      const dBpm = myBpm - otherBpm;
+      this.text('delta', `Δ ${dBpm >= 0 ? '+' : '−'}${Math.abs(dBpm).toFixed(2)} BPM`);
+    } else {
+      this.phaseMark.style.opacity = '0.2';
+      this.text('delta', '');
+    }
   }
 }
 

@@ -103,7 +103,7 @@ const vu = $('#vu') ? new VU($('#vu')) : null;
 animator.add((t) => {
   spectrum.draw(audio.analyser, { transparent: loc.overlay });
   vu?.draw(audio.levels(), t);
-  if (views) { views.a.frame(); views.b.frame(); }
+  if (views) { views.a.frame(views.b); views.b.frame(views.a); }
   clock.frame();
 });
 if (!loc.overlay) new ConnectionPanel($('#conn'), { conn, rtc, showAck: false });
