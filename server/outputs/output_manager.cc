@@ -398,9 +398,18 @@ class OutputManagerImpl final : public OutputManager {
 
   void tick() {
     gint64 now = g_get_monotonic_time();
+    // A battle that is not playing (lobby, paused) sends nothing: no output can stall then.
+    GstState state = GST_STATE_NULL;
+    gst_element_get_state(GST_ELEMENT(pipeline_), &state, nullptr, 0);
+    bool playing = state == GST_STATE_PLAYING;
     for (auto& o : outputs_) {
       auto a = o->current;
       if (!a || a->tearing_down) continue;
+      if (!playing) {
+        a->started_us = now;
+        a->last_progress_us = now;
+        continue;
+      }
       guint64 n = a->sink_buffers.load();
       if (n != a->last_buffers) {
         a->last_buffers = n;

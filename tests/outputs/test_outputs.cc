@@ -290,6 +290,29 @@ TEST(RtmpOutput, VideoTrackIsH264720p30WithAac) {
   EXPECT_EQ(v->width, 1280) << raw;
   EXPECT_EQ(v->height, 720) << raw;
   EXPECT_NEAR(v->frame_rate, 30.0, 1.0) << raw;
+
+  // One decoded frame: the overlays put white text in the top band (name, timer) and the bottom
+  // band (DJs, scores); the waveform of a 0.3 sine stays in the middle.
+  std::string dir = make_temp_dir("dju-frame-XXXXXX");
+  std::string frame = dir + "/frame.gray";
+  std::string out;
+  ASSERT_EQ(run_command({"ffmpeg", "-nostdin", "-v", "error", "-i", nginx.url("vid"), "-frames:v", "1", "-f",
+                         "rawvideo", "-pix_fmt", "gray", "-y", frame},
+                        &out, 20),
+            0)
+      << out;
+  std::string pixels = read_file(frame);
+  g_remove(frame.c_str());
+  g_rmdir(dir.c_str());
+  ASSERT_EQ(pixels.size(), 1280u * 720u);
+  auto bright = [&](int row0, int row1) {
+    int n = 0;
+    for (int y = row0; y < row1; ++y)
+      for (int x = 0; x < 1280; ++x) n += static_cast<unsigned char>(pixels[y * 1280 + x]) > 200;
+    return n;
+  };
+  EXPECT_GT(bright(0, 110), 2000) << "no title text";
+  EXPECT_GT(bright(640, 720), 2000) << "no score text";
   EXPECT_TRUE(battle.battle_errors().empty());
 }
 
