@@ -308,31 +308,31 @@ GstFlowReturn on_sample(GstAppSink* sink, gpointer data) {
   return GST_FLOW_OK;
 }
 
-}  // namespace
+struct LiveRun {
+  Collected got;
+  size_t joined_at = 0, left_at = 0;
+  guint qos_drops = 0;  // QoS messages: input the aggregator dropped because it came too late
+};
 
-// Live: a second channel joins a running mix and leaves it again; the first channel plays on
-// without a gap or a glitch.
-TEST(DjMixer, ChannelsJoinAndLeaveALiveMix) {
+void live_join_leave(LiveRun& run) {
   GError* err = nullptr;
   GstElement* pipe = gst_parse_launch(
-      "djmixer name=mix latency=20000000 ! appsink name=out sync=false "
+      "djmixer name=mix latency=100000000 ! appsink name=out sync=false "
       "caps=audio/x-raw,format=F32LE,rate=48000,channels=2 "
       "audiotestsrc is-live=true freq=60 volume=0.5 samplesperbuffer=256 ! "
       "audio/x-raw,format=F32LE,rate=48000,channels=2 ! mix.sink_0",
       &err);
   ASSERT_NE(pipe, nullptr) << (err ? err->message : "");
-  if (err) std::printf("parse: %s\n", err->message);
+  g_clear_error(&err);
   GstElement* mix = gst_bin_get_by_name(GST_BIN(pipe), "mix");
   GstElement* out = gst_bin_get_by_name(GST_BIN(pipe), "out");
-  Collected got;
   GstAppSinkCallbacks cbs = {};
   cbs.new_sample = on_sample;
-  gst_app_sink_set_callbacks(GST_APP_SINK(out), &cbs, &got, nullptr);
+  gst_app_sink_set_callbacks(GST_APP_SINK(out), &cbs, &run.got, nullptr);
   ASSERT_NE(gst_element_set_state(pipe, GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
   g_usleep(400 * 1000);
 
   // Join: a quiet 100 Hz channel.
-  g_clear_error(&err);
   GstElement* src2 = gst_parse_bin_from_description(
       "audiotestsrc is-live=true freq=100 volume=0.1 samplesperbuffer=256 ! "
       "capsfilter caps=audio/x-raw,format=F32LE,rate=48000,channels=2",
@@ -341,20 +341,20 @@ TEST(DjMixer, ChannelsJoinAndLeaveALiveMix) {
   gst_bin_add(GST_BIN(pipe), src2);
   GstPad* mpad = gst_element_request_pad_simple(mix, "sink_%u");
   GstPad* spad = gst_element_get_static_pad(src2, "src");
-  ASSERT_EQ(gst_pad_link(spad, mpad), GST_PAD_LINK_OK);
+  EXPECT_EQ(gst_pad_link(spad, mpad), GST_PAD_LINK_OK);
   gst_element_sync_state_with_parent(src2);
-  size_t joined_at;
   {
-    std::lock_guard<std::mutex> g(got.lock);
-    joined_at = frames_of(got.samples);
+    std::lock_guard<std::mutex> g(run.got.lock);
+    run.joined_at = frames_of(run.got.samples);
   }
   g_usleep(400 * 1000);
 
-  // Leave.
-  size_t left_at;
+  // Leave: the DJ closes the channel fader (a 5 ms ramp), then the channel is taken away.
+  g_object_set(mpad, "volume", 0.0, nullptr);
+  g_usleep(100 * 1000);
   {
-    std::lock_guard<std::mutex> g(got.lock);
-    left_at = frames_of(got.samples);
+    std::lock_guard<std::mutex> g(run.got.lock);
+    run.left_at = frames_of(run.got.samples);
   }
   gst_element_set_state(src2, GST_STATE_NULL);
   gst_pad_unlink(spad, mpad);
@@ -365,23 +365,50 @@ TEST(DjMixer, ChannelsJoinAndLeaveALiveMix) {
   g_usleep(400 * 1000);
 
   gst_element_set_state(pipe, GST_STATE_NULL);
-  std::lock_guard<std::mutex> g(got.lock);
-  const size_t total = frames_of(got.samples);
-  std::printf("[measure] live mix: %zu frames out (%.2f s), joined at %zu, left at %zu\n", total,
-              static_cast<double>(total) / kRate, joined_at, left_at);
-  EXPECT_GT(total, static_cast<size_t>(kRate));
-  // Output timestamps run on without a hole.
-  for (size_t i = 1; i < got.pts.size(); ++i)
-    ASSERT_NEAR(static_cast<double>(got.pts[i]), static_cast<double>(got.pts[i - 1] + got.dur[i - 1]), 1000.0)
-        << i << " of " << got.pts.size() << ": " << got.pts[i - 1] << " + " << got.dur[i - 1] << " then " << got.pts[i];
-  // The second channel was heard while it was there.
-  EXPECT_GT(tone_amplitude(got.samples, 100.0, joined_at + kRate / 10, left_at), 0.05);
-  // No glitch: the largest step is that of the two sines, plus the fade-in of the newcomer.
-  const double natural = 2.0 * M_PI * 60.0 / kRate * 0.5 + 2.0 * M_PI * 100.0 / kRate * 0.1;
-  const double step = max_step(got.samples, kRate / 10);
-  std::printf("[measure] live join/leave: largest step %.5f (natural %.5f)\n", step, natural);
-  EXPECT_LE(step, 2.5 * natural);
+  GstBus* bus = gst_element_get_bus(pipe);
+  while (GstMessage* m = gst_bus_pop_filtered(bus, GST_MESSAGE_QOS)) {
+    ++run.qos_drops;
+    gst_message_unref(m);
+  }
+  gst_object_unref(bus);
   gst_object_unref(out);
   gst_object_unref(mix);
   gst_object_unref(pipe);
+}
+
+}  // namespace
+
+// Live: a second channel joins a running mix (it fades in) and leaves it again (its fader closed
+// first, as a DJ does: a channel that vanishes mid-wave cuts off its own sound); the first channel
+// plays on without a gap or a glitch. The mixer's latency of 100 ms lets the live sources be late
+// on this shared test machine; if the machine starves the pipeline even so (the aggregator then
+// drops late input and says so with QoS messages) the run says nothing about djmixer and is
+// repeated, up to three times.
+TEST(DjMixer, ChannelsJoinAndLeaveALiveMix) {
+  for (int attempt = 1; attempt <= 3; ++attempt) {
+    LiveRun run;
+    live_join_leave(run);
+    if (HasFatalFailure()) return;
+    std::lock_guard<std::mutex> g(run.got.lock);
+    const size_t total = frames_of(run.got.samples);
+    std::printf("[measure] live mix: %zu frames out (%.2f s), joined at %zu, left at %zu, %u QoS drops\n", total,
+                static_cast<double>(total) / kRate, run.joined_at, run.left_at, run.qos_drops);
+    if (run.qos_drops > 0 && attempt < 3) continue;
+    EXPECT_EQ(run.qos_drops, 0u) << "the machine starved the live pipeline three times running";
+    EXPECT_GT(total, static_cast<size_t>(kRate));
+    // Output timestamps run on without a hole.
+    for (size_t i = 1; i < run.got.pts.size(); ++i)
+      ASSERT_NEAR(static_cast<double>(run.got.pts[i]),
+                  static_cast<double>(run.got.pts[i - 1] + run.got.dur[i - 1]), 1000.0)
+          << i << " of " << run.got.pts.size();
+    // The second channel was heard while it was there.
+    EXPECT_GT(tone_amplitude(run.got.samples, 100.0, run.joined_at + kRate / 10, run.left_at), 0.05);
+    // No glitch: the largest step is that of the two sines (the newcomer fades in).
+    const double natural = 2.0 * M_PI * 60.0 / kRate * 0.5 + 2.0 * M_PI * 100.0 / kRate * 0.1;
+    size_t where = 0;
+    const double step = max_step(run.got.samples, kRate / 10, SIZE_MAX, &where);
+    std::printf("[measure] live join/leave: largest step %.5f (natural %.5f) at frame %zu\n", step, natural, where);
+    EXPECT_LE(step, 2.5 * natural);
+    return;
+  }
 }
