@@ -538,3 +538,45 @@ TEST(OutputRemoval, RemovingMidStreamIsCleanAndLeavesOthersRunning) {
   EXPECT_NE(again, "");
   EXPECT_TRUE(battle.battle_errors().empty());
 }
+
+static size_t count_entries(const char* dir) {
+  size_t n = 0;
+  GDir* d = g_dir_open(dir, 0, nullptr);
+  if (!d) return 0;
+  while (g_dir_read_name(d)) ++n;
+  g_dir_close(d);
+  return n;
+}
+
+TEST(OutputRemoval, AddRemoveCyclesLeaveNoThreadsOrSockets) {
+  Battle battle;
+  int port = free_udp_port();
+  auto cycle = [&](int i) {
+    std::string srt = battle.add(R"({"kind":"srt","bind":"127.0.0.1","port":)" + std::to_string(port) + "}");
+    std::string hls = battle.add(R"({"kind":"hls"})");
+    ASSERT_NE(srt, "") << i;
+    ASSERT_NE(hls, "") << i;
+    battle.spin(0.3);
+    EXPECT_TRUE(battle.manager().remove(srt));
+    EXPECT_TRUE(battle.manager().remove(hls));
+    ASSERT_TRUE(Battle::run_until([&] { return !battle.has_element("output-" + srt + "-1") &&
+                                               !battle.has_element("output-" + hls + "-1"); },
+                                  5))
+        << i;
+  };
+  cycle(0);  // the first cycle loads plugins and starts pools
+  battle.spin(0.5);
+  size_t fds = count_entries("/proc/self/fd");
+  size_t threads = count_entries("/proc/self/task");
+  for (int i = 1; i <= 12; ++i) cycle(i);
+  battle.spin(0.5);
+  size_t fds_after = count_entries("/proc/self/fd");
+  size_t threads_after = count_entries("/proc/self/task");
+  std::printf("[measure] 12 add/remove cycles: fds %zu -> %zu, threads %zu -> %zu\n", fds, fds_after, threads,
+              threads_after);
+  EXPECT_LE(fds_after, fds + 2);
+  EXPECT_LE(threads_after, threads + 2);
+  EXPECT_EQ(battle.count(), 0u);
+  EXPECT_EQ(count_entries(battle.hls_root().c_str()), 0u);
+  EXPECT_TRUE(battle.battle_errors().empty());
+}
