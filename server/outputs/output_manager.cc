@@ -298,11 +298,11 @@ class OutputManagerImpl final : public OutputManager {
       json_builder_add_int_value(b, o->attempts);
       if (o->status == "retrying" && o->retry_at_us) {
         json_builder_set_member_name(b, "retry_in_s");
-        json_builder_add_double_value(b, std::max<gint64>(0, o->retry_at_us - now) / 1e6);
+        json_builder_add_int_value(b, (std::max<gint64>(0, o->retry_at_us - now) + kUs - 1) / kUs);
       }
       if (o->status == "live") {
         json_builder_set_member_name(b, "live_s");
-        json_builder_add_double_value(b, (now - o->live_since_us) / 1e6);
+        json_builder_add_int_value(b, (now - o->live_since_us) / kUs);
       }
       switch (o->spec.kind) {
         case OutputKind::Rtmp:
