@@ -1,0 +1,273 @@
+#include "analysis/spectrum_analyzer.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "common/units.h"
+
+namespace dju {
+
+const char* const kSpectrumBandNames[kNumBands] = {"sub", "bass", "low-mid", "mid", "high-mid", "treble",
+                                                   "presence"};
+const float kSpectrumBandEdges[kNumBands + 1] = {20, 60, 250, 500, 2000, 4000, 8000, 16000};
+
+namespace {
+constexpr double kPi = 3.14159265358979323846;
+constexpr double kRolloffFraction = 0.85;
+constexpr double kChromaLowHz = 200.0;  // below, 4096-point bins are wider than a semitone
+constexpr double kChromaHighHz = 5000.0;
+constexpr double kDisplayLowHz = 20.0;
+constexpr double kDisplayHighHz = 20000.0;
+constexpr int kMelFilters = 40;          // Slaney's auditory toolbox bank (aubio's default)
+}  // namespace
+
+double SpectrumAnalyzer::display_band_edge(int i, int n) {
+  return kDisplayLowHz * std::pow(kDisplayHighHz / kDisplayLowHz, static_cast<double>(i) / n);
+}
+
+SpectrumAnalyzer::SpectrumAnalyzer(int sample_rate, int channels, int display_bands)
+    : rate_(sample_rate > 0 ? sample_rate : 48000),
+      channels_(channels > 0 ? channels : 1),
+      display_bands_(display_bands > 0 ? display_bands : 1),
+      ring_(kFftSize, 0.0f),
+      window_(kFftSize),
+      power_acc_(kFftSize / 2 + 1, 0.0) {
+  // Periodic Hann window: w[n] = 0.5 - 0.5 cos(2 pi n / N).
+  for (int n = 0; n < kFftSize; ++n) {
+    window_[n] = static_cast<float>(0.5 - 0.5 * std::cos(2.0 * kPi * n / kFftSize));
+    window_power_ += static_cast<double>(window_[n]) * window_[n];
+  }
+  frame_ = new_fvec(kFftSize);
+  spec_ = new_cvec(kFftSize);
+  fft_ = new_aubio_fft(kFftSize);
+  mfcc_ = new_aubio_mfcc(kFftSize, kMelFilters, kMfccCount, rate_);
+  aubio_mfcc_set_mel_coeffs_slaney(mfcc_);
+  mfcc_in_ = new_cvec(kFftSize);
+  mfcc_out_ = new_fvec(kMfccCount);
+  onset_ = new_aubio_onset("hfc", 2 * kBeatHop, kBeatHop, rate_);
+  tempo_ = new_aubio_tempo("default", 2 * kBeatHop, kBeatHop, rate_);
+  beat_in_ = new_fvec(kBeatHop);
+  beat_out_ = new_fvec(1);
+  onset_out_ = new_fvec(1);
+}
+
+SpectrumAnalyzer::~SpectrumAnalyzer() {
+  if (tempo_) del_aubio_tempo(tempo_);
+  if (onset_) del_aubio_onset(onset_);
+  if (mfcc_) del_aubio_mfcc(mfcc_);
+  if (fft_) del_aubio_fft(fft_);
+  if (frame_) del_fvec(frame_);
+  if (spec_) del_cvec(spec_);
+  if (mfcc_in_) del_cvec(mfcc_in_);
+  if (mfcc_out_) del_fvec(mfcc_out_);
+  if (beat_in_) del_fvec(beat_in_);
+  if (beat_out_) del_fvec(beat_out_);
+  if (onset_out_) del_fvec(onset_out_);
+}
+
+SpectrumFeatures SpectrumAnalyzer::make_features() const {
+  SpectrumFeatures f;
+  f.magnitude_db.assign(display_bands_, kSilenceDb);
+  return f;
+}
+
+void SpectrumAnalyzer::reset() {
+  std::fill(ring_.begin(), ring_.end(), 0.0f);
+  ring_pos_ = 0;
+  since_fft_ = 0;
+  std::fill(power_acc_.begin(), power_acc_.end(), 0.0);
+  ffts_in_interval_ = 0;
+  beat_fill_ = 0;
+  beat_hops_ = 0;
+  grid_.reset();
+  // aubio's trackers keep their own history; there is no reset in 0.4, so rebuild them here. This is
+  // the one place that allocates, and it only runs on flush (never in steady streaming).
+  del_aubio_onset(onset_);
+  del_aubio_tempo(tempo_);
+  onset_ = new_aubio_onset("hfc", 2 * kBeatHop, kBeatHop, rate_);
+  tempo_ = new_aubio_tempo("default", 2 * kBeatHop, kBeatHop, rate_);
+  frames_ = 0;
+  sum_sq_ = 0.0;
+  peak_ = 0.0f;
+  zero_crossings_ = 0;
+  have_last_ = false;
+  onset_seen_ = false;
+}
+
+void SpectrumAnalyzer::process(const float* x, size_t frames) {
+  const int ch = channels_;
+  const float inv_ch = 1.0f / ch;
+  for (size_t i = 0; i < frames; ++i) {
+    float mono = 0.0f;
+    for (int c = 0; c < ch; ++c) {
+      const float s = x[i * ch + c];
+      sum_sq_ += static_cast<double>(s) * s;
+      const float a = std::fabs(s);
+      if (a > peak_) peak_ = a;
+      mono += s;
+    }
+    mono *= inv_ch;
+    if (have_last_ && ((mono >= 0.0f) != (last_mono_ >= 0.0f))) ++zero_crossings_;
+    last_mono_ = mono;
+    have_last_ = true;
+
+    ring_[ring_pos_] = mono;
+    ring_pos_ = (ring_pos_ + 1) % kFftSize;
+    if (++since_fft_ == kHop) {
+      since_fft_ = 0;
+      run_fft();
+    }
+    beat_in_->data[beat_fill_] = mono;
+    if (++beat_fill_ == kBeatHop) {
+      beat_fill_ = 0;
+      run_beat_hop();
+    }
+  }
+  frames_ += frames;
+}
+
+void SpectrumAnalyzer::run_fft() {
+  for (int n = 0; n < kFftSize; ++n) frame_->data[n] = ring_[(ring_pos_ + n) % kFftSize] * window_[n];
+  aubio_fft_do(fft_, frame_, spec_);
+  for (int k = 0; k <= kFftSize / 2; ++k) {
+    const double m = spec_->norm[k];
+    power_acc_[k] += m * m;
+  }
+  ++ffts_in_interval_;
+}
+
+void SpectrumAnalyzer::run_beat_hop() {
+  const double hop_end_s = static_cast<double>((beat_hops_ + 1) * kBeatHop) / rate_;
+  ++beat_hops_;
+  aubio_onset_do(onset_, beat_in_, onset_out_);
+  if (onset_out_->data[0] != 0.0f) onset_seen_ = true;
+  aubio_tempo_do(tempo_, beat_in_, beat_out_);
+  if (beat_out_->data[0] != 0.0f) {
+    // aubio reports the beat inside this hop as a fraction of the hop.
+    const double t = hop_end_s - static_cast<double>(kBeatHop) / rate_ +
+                     static_cast<double>(beat_out_->data[0]) * kBeatHop / rate_;
+    grid_.add_beat(t);
+  }
+}
+
+void SpectrumAnalyzer::finish_interval(SpectrumFeatures& out) {
+  out.frames = frames_;
+  // --- time domain ---
+  const double samples = static_cast<double>(frames_) * channels_;
+  const double ms = samples > 0 ? sum_sq_ / samples : 0.0;
+  out.rms_db = power_to_db(static_cast<float>(ms));
+  out.peak_db = gain_to_db(peak_);
+  out.crest_db = (ms > 0 && peak_ > 0) ? out.peak_db - out.rms_db : 0.0f;
+  out.zero_crossing_rate = frames_ > 1 ? static_cast<float>(zero_crossings_) / (frames_ - 1) : 0.0f;
+  out.onset = onset_seen_;
+  out.tempo_bpm = static_cast<float>(grid_.bpm());
+
+  // --- frequency domain: mean power spectrum of the interval ---
+  if (ffts_in_interval_ == 0) run_fft();  // interval shorter than a hop: analyse the latest window
+  const int nbins = kFftSize / 2 + 1;
+  const double bin_hz = static_cast<double>(rate_) / kFftSize;
+  // One-sided power per bin scaled so that the bins sum to the mean square of the signal:
+  // sum_k |X_k|^2 = N sum_n (w x)^2, and mean square = sum (w x)^2 / sum w^2.
+  const double scale = 1.0 / (static_cast<double>(ffts_in_interval_) * kFftSize * window_power_);
+  double total_p = 0.0, sum_m = 0.0, sum_fm = 0.0, sum_log_m = 0.0, sum_flat_m = 0.0;
+  int flat_bins = 0, dom_k = 1;
+  double dom_p = -1.0;
+  std::array<double, kNumBands> band_p{};
+  std::array<double, kChromaCount> chroma{};
+  for (int k = 0; k < nbins; ++k) {
+    const double raw = power_acc_[k] / ffts_in_interval_;  // mean |X_k|^2
+    const double p = power_acc_[k] * scale * ((k == 0 || k == nbins - 1) ? 1.0 : 2.0);
+    power_acc_[k] = p;  // reuse the array for the per-bin power below
+    mfcc_in_->norm[k] = static_cast<smpl_t>(std::sqrt(raw));
+    mfcc_in_->phas[k] = 0.0f;
+    if (k == 0) continue;
+    const double f = k * bin_hz;
+    const double m = std::sqrt(p);
+    total_p += p;
+    sum_m += m;
+    sum_fm += f * m;
+    if (f >= kSpectrumBandEdges[0]) {
+      sum_log_m += std::log(m + 1e-20);
+      sum_flat_m += m;
+      ++flat_bins;
+    }
+    if (p > dom_p) { dom_p = p; dom_k = k; }
+    for (int b = 0; b < kNumBands; ++b)
+      if (f >= kSpectrumBandEdges[b] && f < kSpectrumBandEdges[b + 1]) band_p[b] += p;
+    if (f >= kChromaLowHz && f <= kChromaHighHz) {
+      const double midi = 69.0 + 12.0 * std::log2(f / 440.0);
+      int pc = static_cast<int>(std::lround(midi)) % 12;
+      if (pc < 0) pc += 12;
+      chroma[pc] += p;
+    }
+  }
+  for (int b = 0; b < kNumBands; ++b) out.band_db[b] = power_to_db(static_cast<float>(band_p[b]));
+
+  if (total_p > 1e-14) {
+    // Dominant frequency: parabola through the log power of the peak and its neighbours.
+    double delta = 0.0;
+    if (dom_k > 1 && dom_k < nbins - 1) {
+      const double a = std::log(power_acc_[dom_k - 1] + 1e-30), b = std::log(power_acc_[dom_k] + 1e-30),
+                   c = std::log(power_acc_[dom_k + 1] + 1e-30);
+      const double den = a - 2 * b + c;
+      if (den < 0) delta = std::clamp(0.5 * (a - c) / den, -0.5, 0.5);
+    }
+    out.dominant_hz = static_cast<float>((dom_k + delta) * bin_hz);
+    const double centroid = sum_fm / sum_m;
+    out.centroid_hz = static_cast<float>(centroid);
+    double var = 0.0, cum = 0.0;
+    int roll_k = nbins - 1;
+    bool roll_found = false;
+    for (int k = 1; k < nbins; ++k) {
+      const double f = k * bin_hz;
+      const double p = power_acc_[k];
+      var += (f - centroid) * (f - centroid) * std::sqrt(p);
+      cum += p;
+      if (!roll_found && cum >= kRolloffFraction * total_p) { roll_k = k; roll_found = true; }
+    }
+    out.bandwidth_hz = static_cast<float>(std::sqrt(var / sum_m));
+    out.rolloff_hz = static_cast<float>(roll_k * bin_hz);
+    const double mean_m = flat_bins > 0 ? sum_flat_m / flat_bins : 0.0;
+    out.flatness = flat_bins > 0 && mean_m > 0
+                       ? static_cast<float>(std::min(1.0, std::exp(sum_log_m / flat_bins) / mean_m))
+                       : 0.0f;
+    double cmax = 0.0;
+    for (double c : chroma) cmax = std::max(cmax, c);
+    for (int i = 0; i < kChromaCount; ++i)
+      out.chroma[i] = cmax > 0 ? static_cast<float>(chroma[i] / cmax) : 0.0f;
+  } else {
+    out.dominant_hz = out.centroid_hz = out.bandwidth_hz = out.rolloff_hz = out.flatness = 0.0f;
+    out.chroma.fill(0.0f);
+  }
+
+  // Display bands: power summed over the bins whose centre falls inside the band; a band narrower than
+  // a bin takes its share of the bin it sits in (power density times width), so low bands stay smooth.
+  const int nd = static_cast<int>(out.magnitude_db.size());
+  for (int i = 0; i < nd; ++i) {
+    const double lo = display_band_edge(i, nd), hi = display_band_edge(i + 1, nd);
+    const int k_lo = static_cast<int>(std::ceil(lo / bin_hz)), k_hi = static_cast<int>(std::ceil(hi / bin_hz));
+    double p = 0.0;
+    if (k_hi > k_lo) {
+      for (int k = k_lo; k < k_hi && k < nbins; ++k) p += power_acc_[k];
+    } else {
+      const int k = std::min(nbins - 1, static_cast<int>(std::lround(0.5 * (lo + hi) / bin_hz)));
+      p = power_acc_[k] * (hi - lo) / bin_hz;
+    }
+    out.magnitude_db[i] = power_to_db(static_cast<float>(p));
+  }
+
+  // MFCCs of the interval's mean magnitude spectrum (raw FFT magnitudes).
+  aubio_mfcc_do(mfcc_, mfcc_in_, mfcc_out_);
+  for (int i = 0; i < kMfccCount; ++i) out.mfcc[i] = mfcc_out_->data[i];
+
+  // Reset the interval.
+  std::fill(power_acc_.begin(), power_acc_.end(), 0.0);
+  ffts_in_interval_ = 0;
+  frames_ = 0;
+  sum_sq_ = 0.0;
+  peak_ = 0.0f;
+  zero_crossings_ = 0;
+  onset_seen_ = false;
+}
+
+}  // namespace dju

@@ -1,0 +1,120 @@
+// Feature extraction for what the crowd sees: levels, spectrum shape, timbre, harmony, rhythm.
+//
+// Pure C++ (aubio underneath), no GLib. The owner feeds interleaved float audio with process() and
+// asks for the features of everything fed since the last call with finish_interval(). All memory is
+// allocated in the constructor: process() and finish_interval() never allocate, so both may run on a
+// streaming thread.
+//
+// Spectral features come from a 4096-point FFT (periodic Hann window) taken every 1024 samples of the
+// mono downmix; the power spectra of all FFTs inside one interval are averaged (Welch), which keeps
+// the display steady and makes flatness meaningful for noise.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include <aubio/aubio.h>
+
+#include "analysis/beat_grid.h"
+
+namespace dju {
+
+// The seven bands a DJ talks about, in Hz (upper edge exclusive).
+enum SpectrumBand { kSub, kBass, kLowMid, kMid, kHighMid, kTreble, kPresence, kNumBands };
+extern const char* const kSpectrumBandNames[kNumBands];  // "sub", "bass", "low-mid", …
+extern const float kSpectrumBandEdges[kNumBands + 1];    // 20, 60, 250, 500, 2000, 4000, 8000, 16000
+
+constexpr int kMfccCount = 13;
+constexpr int kChromaCount = 12;  // index 0 = C, 1 = C#, … 9 = A, 11 = B
+
+struct SpectrumFeatures {
+  uint64_t frames = 0;                       // audio frames covered by this interval
+  std::array<float, kNumBands> band_db{};    // power in each band, dBFS (same scale as rms_db)
+  std::vector<float> magnitude_db;           // display bands (log-spaced), dBFS; size = display bands
+  float rms_db = -120.0f;                    // over all channels and samples of the interval
+  float peak_db = -120.0f;                   // largest |sample|
+  float crest_db = 0.0f;                     // peak_db - rms_db
+  float dominant_hz = 0.0f;                  // strongest spectral peak (parabolic interpolation)
+  float centroid_hz = 0.0f;                  // magnitude-weighted mean frequency
+  float bandwidth_hz = 0.0f;                 // magnitude-weighted standard deviation around the centroid
+  float rolloff_hz = 0.0f;                   // 85 % of the power lies below
+  float flatness = 0.0f;                     // geometric / arithmetic mean of magnitudes, 0..1
+  float zero_crossing_rate = 0.0f;           // fraction of sample pairs changing sign (mono), 0..1
+  std::array<float, kMfccCount> mfcc{};
+  std::array<float, kChromaCount> chroma{};  // normalised to max 1 (all 0 in silence)
+  bool onset = false;                        // an onset was detected in the interval
+  float tempo_bpm = 0.0f;                    // running tempo (0 until enough beats)
+};
+
+class SpectrumAnalyzer {
+ public:
+  static constexpr int kFftSize = 4096;
+  static constexpr int kHop = 1024;
+  static constexpr int kBeatHop = 512;
+
+  SpectrumAnalyzer(int sample_rate, int channels, int display_bands);
+  ~SpectrumAnalyzer();
+  SpectrumAnalyzer(const SpectrumAnalyzer&) = delete;
+  SpectrumAnalyzer& operator=(const SpectrumAnalyzer&) = delete;
+
+  // Streaming thread: interleaved samples, `frames` frames of `channels` channels.
+  void process(const float* interleaved, size_t frames);
+  // Streaming thread: features of everything fed since the last call; resets the interval.
+  // `out.magnitude_db` must already have display_bands() elements (make_features() does that).
+  void finish_interval(SpectrumFeatures& out);
+  // Forget all history (after a flush or a discontinuity).
+  void reset();
+
+  SpectrumFeatures make_features() const;
+  int display_bands() const { return display_bands_; }
+  int channels() const { return channels_; }
+  int sample_rate() const { return rate_; }
+  // Lower edge of display band i in Hz (band i spans edge(i) .. edge(i+1)), 20 Hz … 20 kHz log-spaced.
+  static double display_band_edge(int i, int display_bands);
+
+ private:
+  void run_fft();
+  void run_beat_hop();
+
+  int rate_;
+  int channels_;
+  int display_bands_;
+
+  // Mono ring of the last kFftSize samples, in time order once unrolled.
+  std::vector<float> ring_;
+  size_t ring_pos_ = 0;
+  size_t since_fft_ = 0;
+  std::vector<float> window_;
+  fvec_t* frame_ = nullptr;
+  cvec_t* spec_ = nullptr;
+  aubio_fft_t* fft_ = nullptr;
+  std::vector<double> power_acc_;  // sum over FFTs of |X_k|^2
+  int ffts_in_interval_ = 0;
+  double window_power_ = 0.0;      // sum of w^2
+
+  aubio_mfcc_t* mfcc_ = nullptr;
+  cvec_t* mfcc_in_ = nullptr;
+  fvec_t* mfcc_out_ = nullptr;
+
+  aubio_onset_t* onset_ = nullptr;
+  aubio_tempo_t* tempo_ = nullptr;
+  fvec_t* beat_in_ = nullptr;
+  fvec_t* beat_out_ = nullptr;
+  fvec_t* onset_out_ = nullptr;
+  size_t beat_fill_ = 0;
+  uint64_t beat_hops_ = 0;
+  BeatGridFit grid_;
+
+  // Time-domain accumulators for the interval.
+  uint64_t frames_ = 0;
+  double sum_sq_ = 0.0;
+  float peak_ = 0.0f;
+  uint64_t zero_crossings_ = 0;
+  float last_mono_ = 0.0f;
+  bool have_last_ = false;
+  bool onset_seen_ = false;
+};
+
+}  // namespace dju

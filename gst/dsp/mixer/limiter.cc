@@ -1,0 +1,94 @@
+#include "mixer/limiter.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace dju {
+
+void LookaheadLimiter::configure(double sample_rate, int channels, uint32_t window_frames, float release_ms) {
+  channels_ = std::max(1, channels);
+  window_ = std::max<uint32_t>(2, window_frames);
+  const double rate = sample_rate > 0 ? sample_rate : 48000.0;
+  // Per-frame recovery toward unity with time constant release_ms.
+  decay_ = static_cast<float>(std::exp(-1.0 / (std::max(1.0f, release_ms) * 1e-3 * rate)));
+  delay_.assign(static_cast<size_t>(window_) * channels_, 0.0f);
+  // The hold spans window_ + 1 frames: the peak frame leaves the delay line window_ frames after it
+  // entered, and every envelope value averaged for it (the last window_) must have seen its r.
+  dq_val_.assign(window_ + 1, 1.0f);
+  dq_idx_.assign(window_ + 1, 0);
+  red_.assign(window_, 0.0f);
+  reset();
+}
+
+void LookaheadLimiter::reset() {
+  std::fill(delay_.begin(), delay_.end(), 0.0f);
+  std::fill(red_.begin(), red_.end(), 0.0f);
+  delay_pos_ = 0;
+  dq_head_ = dq_size_ = 0;
+  t_ = 0;
+  env_red_ = 0.0f;
+  red_pos_ = 0;
+  red_sum_ = 0.0;
+  red_nonzero_ = 0;
+  min_gain_ = 1.0f;
+}
+
+void LookaheadLimiter::process(float* data, uint32_t frames) {
+  const int nch = channels_;
+  const float ceil = ceiling_;
+  const double inv_w = 1.0 / window_;
+  for (uint32_t f = 0; f < frames; ++f) {
+    float* frame = data + static_cast<size_t>(f) * nch;
+    float* slot = delay_.data() + static_cast<size_t>(delay_pos_) * nch;
+
+    // 1. Required gain for the incoming frame.
+    float peak = 0.0f;
+    for (int c = 0; c < nch; ++c) peak = std::max(peak, std::fabs(frame[c]));
+    const float r = peak > ceil ? ceil / peak : 1.0f;
+
+    // 2. Sliding minimum over the last window_ + 1 frames.
+    const uint32_t cap = window_ + 1;
+    while (dq_size_ > 0) {
+      const uint32_t back = (dq_head_ + dq_size_ - 1) % cap;
+      if (dq_val_[back] >= r) --dq_size_;
+      else break;
+    }
+    const uint32_t pos = (dq_head_ + dq_size_) % cap;
+    dq_val_[pos] = r;
+    dq_idx_[pos] = t_;
+    ++dq_size_;
+    if (dq_idx_[dq_head_] + cap <= t_) {
+      dq_head_ = (dq_head_ + 1) % cap;
+      --dq_size_;
+    }
+    const float held = dq_val_[dq_head_];
+
+    // 3. Release, tracked as the reduction (1 - e) so float precision near unity does not stall it.
+    float red = env_red_ * decay_;
+    if (red < 1e-4f) red = 0.0f;  // back to exact unity once the release has run out (a -80 dB step)
+    env_red_ = std::max(1.0f - held, red);
+
+    // 4. Moving mean of the reduction; exactly zero when the window holds none.
+    const float red_in = env_red_;
+    const float red_out = red_[red_pos_];
+    red_[red_pos_] = red_in;
+    red_pos_ = (red_pos_ + 1) % window_;
+    red_sum_ += static_cast<double>(red_in) - red_out;
+    red_nonzero_ += (red_in != 0.0f) - (red_out != 0.0f);
+    if (red_nonzero_ == 0) red_sum_ = 0.0;
+    const float gain = red_nonzero_ ? static_cast<float>(1.0 - red_sum_ * inv_w) : 1.0f;
+    if (gain < min_gain_) min_gain_ = gain;
+
+    // Swap the incoming frame with the one leaving the delay line, applying the gain.
+    for (int c = 0; c < nch; ++c) {
+      const float delayed = slot[c];
+      slot[c] = frame[c];
+      float y = gain == 1.0f ? delayed : delayed * gain;
+      frame[c] = std::clamp(y, -ceil, ceil);
+    }
+    delay_pos_ = (delay_pos_ + 1) % window_;
+    ++t_;
+  }
+}
+
+}  // namespace dju

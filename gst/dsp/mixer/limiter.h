@@ -1,0 +1,86 @@
+// Look-ahead peak limiter for the master bus. Pure C++, allocation-free after configure().
+//
+// Transparent by construction: the gain is exactly 1.0f whenever no peak above the ceiling lies in
+// the look-ahead window or the release tail, so material below the ceiling comes out bit-exact
+// (delayed by latency_frames()). Above it, the gain for each frame is
+//   1. r[n] = ceiling / peak(n)  (1 if the peak is below the ceiling), the peak taken over channels
+//      so the stereo image never shifts;
+//   2. held: h[n] = min r over the last W+1 frames (W = look-ahead window);
+//   3. released: e[n] = min(h[n], e[n-1] + (1 - e[n-1])·α) — exponential recovery;
+//   4. smoothed: s[n] = mean of e over the last W frames (a linear attack of W frames);
+// and s[n] is applied to the frame that entered W frames earlier. Every e inside the mean's
+// window covering a peak frame is ≤ that frame's r, so s never lets a peak through: the output
+// never exceeds the ceiling. A final clamp at the ceiling catches float rounding only.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+namespace dju {
+
+class LookaheadLimiter {
+ public:
+  // window_frames: look-ahead (and attack) length, which is also the latency.
+  void configure(double sample_rate, int channels, uint32_t window_frames = 96, float release_ms = 80.0f);
+  void set_ceiling(float linear) { ceiling_ = linear; }
+  float ceiling() const { return ceiling_; }
+  uint32_t latency_frames() const { return window_; }
+  void reset();
+  // In place, interleaved. Output is the input delayed by latency_frames().
+  void process(float* data, uint32_t frames);
+  // Lowest gain applied since the last call (1 = no limiting), for the meters.
+  float take_min_gain() {
+    float g = min_gain_;
+    min_gain_ = 1.0f;
+    return g;
+  }
+
+ private:
+  int channels_ = 2;
+  uint32_t window_ = 96;
+  float ceiling_ = 1.0f;
+  float decay_ = 0.0f;
+
+  std::vector<float> delay_;  // window_ frames × channels_ ring
+  uint32_t delay_pos_ = 0;
+  // Sliding-window minimum of r (monotonic deque in a ring of window_ entries).
+  std::vector<float> dq_val_;
+  std::vector<uint64_t> dq_idx_;
+  uint32_t dq_head_ = 0, dq_size_ = 0;
+  uint64_t t_ = 0;
+  float env_red_ = 0.0f;  // 1 - e
+  // Moving mean of the gain reduction (1 - e) over window_ frames; exact zero when none.
+  std::vector<float> red_;
+  uint32_t red_pos_ = 0;
+  double red_sum_ = 0.0;
+  uint32_t red_nonzero_ = 0;
+  float min_gain_ = 1.0f;
+};
+
+// Peak and RMS of a stream, accumulated on the audio thread and taken by the element when it posts.
+struct PeakRms {
+  float peak = 0.0f;
+  double sum_sq = 0.0;
+  uint64_t count = 0;
+
+  void add(const float* interleaved, uint32_t frames, int channels) {
+    const uint32_t n = frames * static_cast<uint32_t>(channels);
+    float pk = peak;
+    double ss = 0.0;
+    for (uint32_t i = 0; i < n; ++i) {
+      const float v = interleaved[i];
+      const float a = v < 0 ? -v : v;
+      if (a > pk) pk = a;
+      ss += static_cast<double>(v) * v;
+    }
+    peak = pk;
+    sum_sq += ss;
+    count += n;
+  }
+  void add_silence(uint32_t frames, int channels) { count += frames * static_cast<uint32_t>(channels); }
+  double rms() const { return count ? std::sqrt(sum_sq / static_cast<double>(count)) : 0.0; }
+  void clear() { *this = PeakRms{}; }
+};
+
+}  // namespace dju

@@ -1,0 +1,242 @@
+// djspectrum measured on synthetic signals whose true values are known.
+#include <gst/gst.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <numeric>
+
+#include "analysis_test_util.h"
+#include "test_env.h"
+
+using namespace dju_test;
+
+namespace {
+
+constexpr double kBinHz = 48000.0 / 4096.0;
+
+// Messages after the first 200 ms (the 4096-sample window is full from then on), not the EOS one.
+std::vector<GstStructure*> steady(std::vector<GstStructure*>& all) {
+  std::vector<GstStructure*> v;
+  for (size_t i = 4; i + 1 < all.size(); ++i) v.push_back(all[i]);
+  return v;
+}
+
+}  // namespace
+
+TEST(DjSpectrum, PostsMessagesEveryIntervalWithTimes) {
+  auto msgs = run_djspectrum(to_stereo(sine(440, 0.5, 1.0)));
+  // 1 s at 50 ms = 20 messages (the last one on EOS has nothing left, so none extra).
+  ASSERT_EQ(msgs.size(), 20u);
+  for (size_t i = 0; i < msgs.size(); ++i) {
+    guint64 ts = 0, rt = 0, st = 0, dur = 0;
+    ASSERT_TRUE(gst_structure_get_uint64(msgs[i], "timestamp", &ts));
+    ASSERT_TRUE(gst_structure_get_uint64(msgs[i], "running-time", &rt));
+    ASSERT_TRUE(gst_structure_get_uint64(msgs[i], "stream-time", &st));
+    ASSERT_TRUE(gst_structure_get_uint64(msgs[i], "duration", &dur));
+    EXPECT_EQ(ts, i * GST_SECOND / 20);
+    EXPECT_EQ(rt, ts);
+    EXPECT_EQ(st, ts);
+    EXPECT_EQ(dur, GST_SECOND / 20);
+    EXPECT_EQ(get_floats(msgs[i], "magnitude").size(), 64u);
+    EXPECT_EQ(get_floats(msgs[i], "mfcc").size(), 13u);
+    EXPECT_EQ(get_floats(msgs[i], "chroma").size(), 12u);
+  }
+  free_all(msgs);
+}
+
+TEST(DjSpectrum, LastMessageOnEosCoversTheRemainder) {
+  auto msgs = run_djspectrum(to_stereo(sine(440, 0.5, 0.13)), "interval=50000000", 480);
+  ASSERT_EQ(msgs.size(), 3u);
+  guint64 dur = 0;
+  gst_structure_get_uint64(msgs[2], "duration", &dur);
+  EXPECT_EQ(dur, 30 * GST_MSECOND);
+  free_all(msgs);
+}
+
+TEST(DjSpectrum, SineDominantFrequencyCentroidFlatnessLevels) {
+  const double f0 = 1234.5;  // deliberately between bins
+  auto all = run_djspectrum(to_stereo(sine(f0, 0.5, 1.0)));
+  auto msgs = steady(all);
+  ASSERT_GT(msgs.size(), 10u);
+  for (auto* s : msgs) {
+    EXPECT_NEAR(get_double(s, "dominant-frequency"), f0, kBinHz / 2);
+    EXPECT_NEAR(get_double(s, "centroid"), f0, 0.02 * f0);
+    EXPECT_LT(get_double(s, "flatness"), 0.1);
+    EXPECT_NEAR(get_double(s, "rms"), 20 * std::log10(0.5 / std::sqrt(2.0)), 0.1);
+    EXPECT_NEAR(get_double(s, "peak"), 20 * std::log10(0.5), 0.1);
+    EXPECT_NEAR(get_double(s, "crest-factor"), 3.01, 0.15);
+    // A full sine sits in one band, on the rms scale.
+    EXPECT_NEAR(get_double(s, "mid"), get_double(s, "rms"), 0.2);
+    // Zero crossings: 2 per period.
+    EXPECT_NEAR(get_double(s, "zero-crossing-rate"), 2 * f0 / 48000.0, 0.002);
+    EXPECT_GE(get_double(s, "rolloff"), f0 - kBinHz);
+    EXPECT_LE(get_double(s, "rolloff"), f0 + 2 * kBinHz);
+  }
+  RecordProperty("dominant_hz", std::to_string(get_double(msgs[5], "dominant-frequency")));
+  RecordProperty("centroid_hz", std::to_string(get_double(msgs[5], "centroid")));
+  free_all(all);
+}
+
+TEST(DjSpectrum, WhiteNoiseIsFlat) {
+  auto noise = white_noise(0.5, 1.0);
+  auto all = run_djspectrum(to_stereo(noise));
+  for (size_t i = 4; i + 1 < all.size(); ++i) {
+    const GstStructure* s = all[i];
+    EXPECT_GT(get_double(s, "flatness"), 0.8);
+    // RMS and peak of exactly the samples of this interval.
+    double ms = 0, pk = 0;
+    for (size_t n = i * 2400; n < (i + 1) * 2400; ++n) {
+      ms += double(noise[n]) * noise[n] / 2400;
+      pk = std::max(pk, std::fabs(double(noise[n])));
+    }
+    EXPECT_NEAR(get_double(s, "rms"), 10 * std::log10(ms), 0.1);
+    EXPECT_NEAR(get_double(s, "peak"), 20 * std::log10(pk), 0.1);
+    // Centroid of white noise: half of Nyquist.
+    EXPECT_NEAR(get_double(s, "centroid"), 12000.0, 600.0);
+    EXPECT_NEAR(get_double(s, "zero-crossing-rate"), 0.5, 0.03);
+  }
+  free_all(all);
+}
+
+TEST(DjSpectrum, SquareWaveLevels) {
+  // A square wave of +-0.25: rms = peak = -12.04 dBFS, crest factor 0 dB.
+  std::vector<float> sq(48000);
+  for (size_t i = 0; i < sq.size(); ++i) sq[i] = (i / 60) % 2 ? -0.25f : 0.25f;
+  auto all = run_djspectrum(to_stereo(sq));
+  for (auto* s : steady(all)) {
+    EXPECT_NEAR(get_double(s, "rms"), -12.041, 0.1);
+    EXPECT_NEAR(get_double(s, "peak"), -12.041, 0.1);
+    EXPECT_NEAR(get_double(s, "crest-factor"), 0.0, 0.1);
+  }
+  free_all(all);
+}
+
+TEST(DjSpectrum, AMajorChordChromaPeaksAtACSharpE) {
+  auto a = sine(440.0, 0.2, 1.0), cs = sine(554.365, 0.2, 1.0, 1.0), e = sine(659.255, 0.2, 1.0, 2.0);
+  std::vector<float> chord(a.size());
+  for (size_t i = 0; i < a.size(); ++i) chord[i] = a[i] + cs[i] + e[i];
+  auto all = run_djspectrum(to_stereo(chord));
+  for (auto* s : steady(all)) {
+    auto c = get_floats(s, "chroma");
+    ASSERT_EQ(c.size(), 12u);
+    std::vector<int> idx(12);
+    std::iota(idx.begin(), idx.end(), 0);
+    std::sort(idx.begin(), idx.end(), [&](int x, int y) { return c[x] > c[y]; });
+    std::vector<int> top = {idx[0], idx[1], idx[2]};
+    std::sort(top.begin(), top.end());
+    EXPECT_EQ(top, (std::vector<int>{1, 4, 9}));  // C#, E, A
+    EXPECT_LT(c[idx[3]], 0.2f * c[idx[2]]);
+  }
+  free_all(all);
+}
+
+TEST(DjSpectrum, BandPlacement) {
+  struct Case { double hz; const char* band; };
+  const char* bands[] = {"sub", "bass", "low-mid", "mid", "high-mid", "treble", "presence"};
+  for (Case c : {Case{50, "sub"}, Case{3000, "high-mid"}, Case{120, "bass"}, Case{1000, "mid"},
+                 Case{6000, "treble"}, Case{12000, "presence"}, Case{350, "low-mid"}}) {
+    auto all = run_djspectrum(to_stereo(sine(c.hz, 0.5, 0.6)));
+    for (auto* s : steady(all)) {
+      const char* best = nullptr;
+      double best_db = -1e9;
+      for (const char* b : bands)
+        if (get_double(s, b) > best_db) { best_db = get_double(s, b); best = b; }
+      EXPECT_STREQ(best, c.band) << c.hz << " Hz";
+    }
+    free_all(all);
+  }
+}
+
+// MFCCs checked against a textbook computation written here from the definitions: DFT magnitude of
+// the Hann-windowed 4096-sample frame, Slaney's 40 mel triangles (unit area), log10, orthonormal
+// DCT-II. The signal is a comb of sines centred on every third FFT bin, so every frame has the same
+// magnitude spectrum and every mel band holds real energy.
+TEST(DjSpectrum, MfccMatchesIndependentComputation) {
+  const int N = 4096;
+  std::vector<double> amp(N / 2, 0.0);
+  std::vector<float> x(48000, 0.0f);
+  for (int k = 6; k < 700; k += 3) {
+    amp[k] = 0.01 * (1.0 + 0.6 * std::sin(k / 23.0));
+    const double phase = 0.37 * k * k;
+    for (size_t n = 0; n < x.size(); ++n)
+      x[n] += static_cast<float>(amp[k] * std::sin(2 * kPi * k * static_cast<double>(n) / N + phase));
+  }
+  // Expected magnitudes: a bin-centred sine of amplitude A under a periodic Hann window gives A*N/4 in
+  // its bin and A*N/8 in each neighbour.
+  std::vector<double> mag(N / 2 + 1, 0.0);
+  for (int k = 1; k < N / 2; ++k)
+    if (amp[k] > 0) {
+      mag[k] += amp[k] * N / 4;
+      mag[k - 1] += amp[k] * N / 8;
+      mag[k + 1] += amp[k] * N / 8;
+    }
+  // Slaney's filter edges: 13 linear (133.33 Hz + 66.67 Hz steps), then log-spaced by 1.0711703.
+  std::vector<double> edges;
+  for (int i = 0; i < 13; ++i) edges.push_back(133.3333 + i * 66.66666666);
+  const double last_linear = edges.back();
+  for (int i = 0; i < 29; ++i) edges.push_back(last_linear * std::pow(1.0711703, i + 1));
+  std::vector<double> mel(40, 0.0);
+  for (int m = 0; m < 40; ++m) {
+    const double lo = edges[m], c = edges[m + 1], hi = edges[m + 2], h = 2.0 / (hi - lo);
+    for (int k = 0; k <= N / 2; ++k) {
+      const double f = k * 48000.0 / N;
+      double w = 0;
+      if (f > lo && f < c) w = h * (f - lo) / (c - lo);
+      else if (f >= c && f < hi) w = h * (hi - f) / (hi - c);
+      mel[m] += w * mag[k];
+    }
+  }
+  std::vector<double> expect(13, 0.0);
+  for (int i = 0; i < 13; ++i) {
+    double sum = 0;
+    for (int m = 0; m < 40; ++m) sum += std::log10(mel[m]) * std::cos(kPi * i * (m + 0.5) / 40);
+    expect[i] = sum * std::sqrt((i == 0 ? 1.0 : 2.0) / 40);
+  }
+
+  auto all = run_djspectrum(to_stereo(x));
+  auto msgs = steady(all);
+  ASSERT_GT(msgs.size(), 5u);
+  for (auto* s : msgs) {
+    auto got = get_floats(s, "mfcc");
+    ASSERT_EQ(got.size(), 13u);
+    // Tolerance: 0.5 % of |c0| (float FFT and float filterbank against double arithmetic here).
+    for (int i = 0; i < 13; ++i) EXPECT_NEAR(got[i], expect[i], 0.005 * std::fabs(expect[0])) << "mfcc " << i;
+  }
+  free_all(all);
+}
+
+// A synthetic drum loop (kick on the beat, hat off the beat) at 124 BPM: the running tempo after 10 s.
+TEST(DjSpectrum, TempoOfDrumLoop) {
+  const double bpm = 124.0, beat = 60.0 / bpm;
+  std::vector<float> x(static_cast<size_t>(14.0 * kRate), 0.0f);
+  auto noise = white_noise(1.0, 0.05, 99);
+  for (int b = 0; b * beat < 14.0; ++b) {
+    const size_t k0 = static_cast<size_t>(b * beat * kRate);
+    for (size_t i = 0; i < 9000 && k0 + i < x.size(); ++i) {
+      const double t = static_cast<double>(i) / kRate;
+      x[k0 + i] += static_cast<float>(0.6 * std::exp(-t * 18) * std::sin(2 * kPi * (55 + 90 * std::exp(-t * 40)) * t));
+    }
+    const size_t h0 = static_cast<size_t>((b + 0.5) * beat * kRate);
+    for (size_t i = 0; i < noise.size() && h0 + i < x.size(); ++i)
+      x[h0 + i] += static_cast<float>(0.2 * std::exp(-static_cast<double>(i) / kRate * 60) * noise[i]);
+  }
+  auto all = run_djspectrum(to_stereo(x), "interval=500000000", 1024);
+  double tempo = 0;
+  for (auto* s : all) {
+    guint64 ts = 0;
+    gst_structure_get_uint64(s, "timestamp", &ts);
+    if (ts >= 10 * GST_SECOND) { tempo = get_double(s, "tempo"); break; }
+  }
+  EXPECT_NEAR(tempo, bpm, 1.0);
+  int onsets = 0;
+  for (auto* s : all) {
+    gboolean o = FALSE;
+    gst_structure_get_boolean(s, "onset", &o);
+    onsets += o;
+  }
+  EXPECT_GT(onsets, static_cast<int>(all.size()) / 2);  // every 500 ms holds a kick
+  RecordProperty("tempo_after_10s", std::to_string(tempo));
+  free_all(all);
+}

@@ -1,0 +1,156 @@
+// The mixer's DSP kernels measured on sines, sweeps and noise: isolator EQ, one-knob filter, limiter.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "common/units.h"
+#include "mixer/isolator_eq.h"
+#include "mixer/limiter.h"
+
+namespace {
+
+constexpr double kRate = 48000.0;
+
+std::vector<float> stereo_sine(double hz, double amp, size_t frames) {
+  std::vector<float> v(frames * 2);
+  for (size_t i = 0; i < frames; ++i) {
+    float s = static_cast<float>(amp * std::sin(2.0 * M_PI * hz * i / kRate));
+    v[2 * i] = s;
+    v[2 * i + 1] = s;
+  }
+  return v;
+}
+
+double rms_db(const std::vector<float>& v, size_t from_frame) {
+  double ss = 0;
+  size_t n = 0;
+  for (size_t i = from_frame * 2; i < v.size(); ++i, ++n) ss += double(v[i]) * v[i];
+  return 10.0 * std::log10(ss / n + 1e-30);
+}
+
+// Runs the EQ in blocks of 256 frames, as a pipeline would.
+void run(dju::IsolatorEq& eq, std::vector<float>& v) {
+  for (size_t f = 0; f < v.size() / 2; f += 256)
+    eq.process(v.data() + 2 * f, static_cast<uint32_t>(std::min<size_t>(256, v.size() / 2 - f)));
+}
+
+// Level change (dB) of a sine through an EQ with the given gains (after settling).
+double sine_response_db(double hz, float gl, float gm, float gh) {
+  dju::IsolatorEq eq;
+  eq.set_band_gain(dju::IsolatorEq::kLow, gl);
+  eq.set_band_gain(dju::IsolatorEq::kMid, gm);
+  eq.set_band_gain(dju::IsolatorEq::kHigh, gh);
+  eq.reset();
+  auto v = stereo_sine(hz, 0.5, 48000);
+  double in = rms_db(v, 24000);
+  run(eq, v);
+  return rms_db(v, 24000) - in;
+}
+
+}  // namespace
+
+TEST(IsolatorEq, UnityIsBitExact) {
+  dju::IsolatorEq eq;
+  std::mt19937 rng(1);
+  std::uniform_real_distribution<float> d(-0.9f, 0.9f);
+  std::vector<float> v(48000 * 2);
+  for (auto& s : v) s = d(rng);
+  auto ref = v;
+  run(eq, v);
+  EXPECT_EQ(v, ref);
+  EXPECT_TRUE(eq.bypassed());
+}
+
+TEST(IsolatorEq, BandsSumFlatAcrossASweep) {
+  // Every band at -0.0001 dB keeps the EQ in the path: the bands then sum to an all-pass.
+  for (double hz : {30.0, 100.0, 200.0, 246.0, 300.0, 700.0, 1500.0, 2500.0, 3500.0, 8000.0, 16000.0}) {
+    const float g = dju::db_to_gain(-0.0001f);
+    EXPECT_NEAR(sine_response_db(hz, g, g, g), 0.0, 0.05) << hz << " Hz";
+  }
+}
+
+TEST(IsolatorEq, KillDepths) {
+  EXPECT_LE(sine_response_db(50.0, 0.0f, 1.0f, 1.0f), -60.0);
+  EXPECT_LE(sine_response_db(1000.0, 1.0f, 0.0f, 1.0f), -40.0);
+  EXPECT_LE(sine_response_db(10000.0, 1.0f, 1.0f, 0.0f), -60.0);
+  // The other bands, away from the crossovers, stay at unity.
+  EXPECT_NEAR(sine_response_db(1000.0, 0.0f, 1.0f, 1.0f), 0.0, 0.5);
+  EXPECT_NEAR(sine_response_db(10000.0, 0.0f, 1.0f, 1.0f), 0.0, 0.5);
+  EXPECT_NEAR(sine_response_db(50.0, 1.0f, 0.0f, 1.0f), 0.0, 0.5);
+  EXPECT_NEAR(sine_response_db(10000.0, 1.0f, 0.0f, 1.0f), 0.0, 0.5);
+  EXPECT_NEAR(sine_response_db(50.0, 1.0f, 1.0f, 0.0f), 0.0, 0.5);
+  EXPECT_NEAR(sine_response_db(1000.0, 1.0f, 1.0f, 0.0f), 0.0, 0.5);
+  // +6 dB boost of a band.
+  EXPECT_NEAR(sine_response_db(50.0, 2.0f, 1.0f, 1.0f), 6.02, 0.1);
+}
+
+TEST(OneKnobFilter, CentreIsBitExactAndEndsFilter) {
+  dju::OneKnobFilter f;
+  auto v = stereo_sine(1000.0, 0.5, 4800);
+  auto ref = v;
+  f.process(v.data(), 4800);
+  EXPECT_EQ(v, ref);
+
+  auto response = [](float knob, double hz) {
+    dju::OneKnobFilter flt;
+    flt.set_position(knob);
+    flt.reset();
+    auto s = stereo_sine(hz, 0.5, 48000);
+    double in = rms_db(s, 24000);
+    for (size_t i = 0; i < 48000; i += 256) flt.process(s.data() + 2 * i, 256 > 48000 - i ? 48000 - i : 256);
+    return rms_db(s, 24000) - in;
+  };
+  EXPECT_LE(response(-1.0f, 1000.0), -40.0);  // low-pass at 30 Hz
+  EXPECT_NEAR(response(-1.0f, 10.0), 0.0, 1.0);
+  EXPECT_LE(response(1.0f, 100.0), -60.0);    // high-pass at 12 kHz
+  EXPECT_LE(response(0.5f, 60.0), -20.0);     // high-pass at ~490 Hz
+  EXPECT_NEAR(response(0.5f, 8000.0), 0.0, 0.5);
+  // A little resonance: 0 dB at the cutoff where a plain Butterworth is at -3 dB.
+  EXPECT_NEAR(response(-0.5f, dju::OneKnobFilter::lowpass_cutoff(-0.5f)), 0.0, 0.3);
+  EXPECT_NEAR(response(0.5f, dju::OneKnobFilter::highpass_cutoff(0.5f)), 0.0, 0.3);
+}
+
+TEST(Limiter, NeverAboveTheCeilingAndTransparentBelow) {
+  dju::LookaheadLimiter lim;
+  lim.configure(kRate, 2);
+  lim.set_ceiling(dju::db_to_gain(-0.1f));
+  // Two full-scale 100 Hz sines at +6 dB trim: 4× full scale.
+  auto hot = stereo_sine(100.0, 4.0, 48000);
+  for (size_t i = 0; i < 48000; i += 250) lim.process(hot.data() + 2 * i, 250);
+  float peak = 0;
+  for (float s : hot) peak = std::max(peak, std::fabs(s));
+  EXPECT_LE(peak, 1.0f);
+  EXPECT_GT(peak, 0.95f);  // and it is a limiter, not a mute
+
+  dju::LookaheadLimiter clean;
+  clean.configure(kRate, 2);
+  clean.set_ceiling(dju::db_to_gain(-0.1f));
+  auto in = stereo_sine(100.0, dju::db_to_gain(-12.0f), 9600);
+  auto out = in;
+  for (size_t i = 0; i < 9600; i += 100) clean.process(out.data() + 2 * i, 100);
+  const size_t d = clean.latency_frames();
+  for (size_t i = 0; i + d < 9600; ++i) {
+    ASSERT_EQ(out[2 * (i + d)], in[2 * i]) << i;
+    ASSERT_EQ(out[2 * (i + d) + 1], in[2 * i + 1]);
+  }
+}
+
+TEST(Limiter, RecoversToBitExactAfterAPeak) {
+  dju::LookaheadLimiter lim;
+  lim.configure(kRate, 2);
+  auto in = stereo_sine(100.0, 0.25, 96000);
+  for (size_t i = 1000; i < 1010; ++i) in[2 * i] = 1.5f;  // a short overshoot
+  auto out = in;
+  lim.process(out.data(), 96000);
+  const size_t d = lim.latency_frames();
+  float worst = 0;
+  for (size_t i = 0; i + d < 96000; ++i) {
+    worst = std::max(worst, std::fabs(out[2 * (i + d)]));
+    if (i > 40000) {
+      ASSERT_EQ(out[2 * (i + d)], in[2 * i]) << i;  // released within a second
+    }
+  }
+  EXPECT_LE(worst, 1.0f);
+}
