@@ -317,7 +317,8 @@ test('pages load with no server: lobby, DJ controller, spectator, overlay', asyn
   assert.equal(acting, 0, 'the spectator page has no controls');
   await p.goto(`${srv.url}/watch/test-battle?overlay=1`);
   await p.waitForFunction(() => window.dju?.overlay);
-  assert.equal(await p.evaluate(() => getComputedStyle(document.body).backgroundColor), 'rgba(0, 0, 0, 0)', 'overlay is transparent');
+  assert.deepEqual(await p.evaluate(() => [getComputedStyle(document.documentElement).backgroundColor, getComputedStyle(document.body).backgroundColor]),
+    ['rgba(0, 0, 0, 0)', 'rgba(0, 0, 0, 0)'], 'overlay page is transparent');
   assert.deepEqual(errors, []);
   await p.close();
 });
