@@ -269,6 +269,19 @@ test('a battle from the lobby to two DJs and a spectator: audio, controls, seats
   await djA.page.evaluate(() => window.dju.mapper.handle('Test MIDI', [0xb3, 40, 64]));
   await djA.page.evaluate(() => window.dju.mapper.handle('Test MIDI', [0xb0, 2, 127]));
 
+  // Hotcue 1 (empty) sets a cue point: the server's deck state has it and the pad lights up.
+  await djA.page.click('#own-deck [data-control="hotcue.1"]');
+  const hot = (await waitForServer(battleId, (b) => b.decks?.a?.['hotcue-1'] >= 0, 'hotcue 1 set')).decks.a['hotcue-1'];
+  await djA.page.waitForFunction(() => document.querySelector('#own-deck [data-control="hotcue.1"]').classList.contains('set'));
+  // A 4-beat loop from the keyboard: loop-active in the server's state, RELOOP lit.
+  await djA.page.keyboard.press('l');
+  const loop = (await waitForServer(battleId, (b) => b.decks?.a?.['loop-active'] === true, 'a 4-beat loop')).decks.a;
+  assert.ok(Math.abs((loop['loop-end'] - loop['loop-start']) - 4 * 60 / loop.bpm) < 0.01, 'the loop is 4 beats long');
+  await djA.page.waitForFunction(() => document.querySelector('#own-deck [data-control="reloop"]').classList.contains('on'));
+  await djA.page.keyboard.press('e'); // the loop is active: E exits it
+  await waitForServer(battleId, (b) => b.decks?.a?.['loop-active'] === false, 'loop exited');
+  console.log(`hotcue 1 at ${hot.toFixed(2)} s; loop ${loop['loop-start'].toFixed(2)}–${loop['loop-end'].toFixed(2)} s`);
+
   // Command latency from acks is shown on the DJ page.
   await djA.page.waitForFunction(() => /\d/.test(document.querySelector('[data-s="ack"] .v').textContent), null, { timeout: 5000 });
 
@@ -280,6 +293,20 @@ test('a battle from the lobby to two DJs and a spectator: audio, controls, seats
   await waitForAudio(overlay.page, 1);
   await overlay.page.waitForTimeout(1200);
   await overlay.page.screenshot({ path: path.join(artifacts, 'overlay.png'), omitBackground: true });
+
+  // Both DJs ready → countdown → live: every page shows it and the timer runs.
+  await djA.page.click('#ready');
+  await djB.page.click('#ready');
+  await spec.page.waitForFunction(() => document.querySelector('#battle-state').textContent === 'live', null, { timeout: 20000 });
+  const t1 = await spec.page.textContent('#timer');
+  await spec.page.waitForTimeout(2100);
+  const t2 = await spec.page.textContent('#timer');
+  assert.notEqual(t1, t2, `the battle timer runs (${t1} → ${t2})`);
+  await djA.page.waitForFunction(() => document.querySelector('#battle-state').textContent === 'live' && document.querySelector('#ready').classList.contains('hidden'));
+
+  // Canvas cost on the DJ page (all canvases, one requestAnimationFrame loop).
+  const perf = await djA.page.evaluate(() => ({ frameMs: window.dju.animator.frameMs, fps: window.dju.animator.fps }));
+  console.log(`DJ page drawing: ${perf.frameMs.toFixed(2)} ms per frame at ${perf.fps.toFixed(0)} fps (headless, loaded machine)`);
 
   for (const p of [lobby, djA, djB, spec, overlay]) assert.deepEqual(p.errors, []);
 });

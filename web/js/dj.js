@@ -152,11 +152,7 @@ function buildDeckControls() {
     b.style.setProperty('--hc', HOTCUE_COLORS[i - 1]);
     hotBtns.push(b); hot.appendChild(b);
   }
-  widgets.set(key('hotcues'), { set: (v) => hotBtns.forEach((b, i) => {
-    const h = Array.isArray(v) ? v[i] : null;
-    const t = typeof h === 'number' ? h : h && typeof h === 'object' ? (h.position ?? h.time) : null;
-    b.classList.toggle('set', Number.isFinite(t) && t >= 0);
-  }) });
+  hotBtns.forEach((b, i) => widgets.set(key(`hotcue-${i + 1}`), { set: (v) => b.classList.toggle('set', typeof v === 'number' && v >= 0) }));
 
   // Loops and beatjump
   const loops = el('div', 'loops');

@@ -89,8 +89,10 @@ export class DeckView {
     const pos = num('position');
     if (pos !== undefined) this.clock.update(pos, s.playing, s.tempo);
     else this.clock.rate = s.playing ? s.tempo : 0;
+    // Hotcues: djdeck reports `hotcue-1` … `hotcue-8` in seconds (−1 = empty); an array also works.
     const hc = get('hotcues');
     if (Array.isArray(hc)) s.hotcues = hc.map((h) => (typeof h === 'number' ? h : h && typeof h === 'object' ? (h.position ?? h.time ?? NaN) : NaN));
+    else if (get('hotcue-1') !== undefined) s.hotcues = Array.from({ length: 8 }, (_, i) => { const v = get(`hotcue-${i + 1}`); return typeof v === 'number' && v >= 0 ? v : NaN; });
     const ls = num('loop-start'), le = num('loop-end');
     s.loop = ls !== undefined && le !== undefined && le > ls ? { start: ls, end: le, active: Boolean(get('loop-active')) } : null;
     const cue = num('cue'); if (cue !== undefined) s.cue = cue;
