@@ -13,7 +13,7 @@
  * 20 kHz to 30 Hz, right of centre a resonant high-pass sweeping up from 20 Hz to 12 kHz.
  *
  * Every property is controllable and smoothed on the audio thread: band gains and kills ramp over
- * 10 ms, the filter knob over 20 ms, crossover frequencies glide over 50 ms (the filters are
+ * 10 ms, the filter knob glides over 64 ms, crossover frequencies glide over 50 ms (the filters are
  * state-variable filters, whose coefficients may move every few samples without clicks), and going
  * in and out of the bypass crossfades over ~20 ms. Nothing clicks however fast a control jumps.
  *
@@ -25,7 +25,7 @@
  * - `low-mid-crossover` (double Hz, 20 … 16000, default 246) and `mid-high-crossover` (double Hz,
  *   20 … 20000, default 2500), controllable. The upper one is kept at least 1.5× the lower.
  * - `filter` (double -1 … +1, default 0, controllable): -1 low-pass fully down, 0 off, +1 high-pass
- *   fully up, with a little resonance (Q rising from 0.71 to 1.2 over the first quarter turn).
+ *   fully up, with a little resonance (Q rising from 0.71 to 1.0 over the first half turn).
  *
  * Caps: 32-bit float, interleaved, 1–8 channels, any rate; in place.
  *

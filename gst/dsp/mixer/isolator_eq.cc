@@ -14,7 +14,7 @@ constexpr uint32_t kBlock = 16;              // coefficients of gliding filters 
 constexpr uint32_t kGainRamp = 480;          // 10 ms at 48 kHz: band gains and kills
 constexpr uint32_t kXoRamp = 2400;           // 50 ms: crossover glides
 constexpr uint32_t kEqCrossfade = 1024;      // ~21 ms in and out of the bypass
-constexpr uint32_t kKnobRamp = 960;          // 20 ms: the filter knob
+constexpr uint32_t kKnobRamp = 3072;         // 64 ms: the filter knob (a full-range jump sweeps, never snaps)
 constexpr uint32_t kFilterCrossfade = 480;   // 10 ms in and out of each filter stage
 
 uint32_t scaled(uint32_t samples_at_48k, double rate) {
@@ -193,10 +193,11 @@ double OneKnobFilter::highpass_cutoff(float knob) {
 }
 
 double OneKnobFilter::resonance_q(float knob) {
-  // Butterworth (no peak) at the centre, rising to Q = 1.2 (≈ +2.6 dB peak at the cutoff) by a
-  // quarter turn: the "little resonance" that makes a club filter sing without whistling.
-  const double t = std::min(1.0, std::fabs(static_cast<double>(knob)) * 4.0);
-  return 0.70710678 + 0.5 * t;
+  // Butterworth (no peak) at the centre, rising to Q = 1.0 by a half turn (0 dB at the cutoff
+  // instead of -3 dB, a +1.25 dB bump just below it): the "little resonance" of a club filter,
+  // which sings without whistling or ringing when the knob is thrown.
+  const double t = std::min(1.0, std::fabs(static_cast<double>(knob)) * 2.0);
+  return 0.70710678 + 0.3 * t;
 }
 
 void OneKnobFilter::reset() {
@@ -229,43 +230,41 @@ void OneKnobFilter::process(float* data, uint32_t frames) {
 }
 
 void OneKnobFilter::process_block(float* data, uint32_t n) {
-  knob_.ramp_block(nullptr, n);
-  const float k = knob_.current();
-  wet_lp_.set_target(k < 0.0f ? 1.0f : 0.0f);
-  wet_hp_.set_target(k > 0.0f ? 1.0f : 0.0f);
+  // While the knob moves, its value and both stages' coefficients are updated every sample: the
+  // SVF tolerates that, and a coarser staircase of cutoff and Q would step the band-pass state's
+  // contribution audibly during a fast sweep.
+  const bool knob_moving = knob_.ramping();
+  float kv[kBlock];
+  knob_.ramp_block(kv, n);
+  const float k_end = kv[n - 1];
+  wet_lp_.set_target(k_end < 0.0f ? 1.0f : 0.0f);
+  wet_hp_.set_target(k_end > 0.0f ? 1.0f : 0.0f);
   float wlp[kBlock], whp[kBlock];
   const bool lp_moving = wet_lp_.ramp_block(wlp, n);
   const bool hp_moving = wet_hp_.ramp_block(whp, n);
   const bool lp_on = lp_moving || wlp[n - 1] > 0.0f;
   const bool hp_on = hp_moving || whp[n - 1] > 0.0f;
-  const int nch = channels_;
+  if (!lp_on)
+    for (int c = 0; c < channels_; ++c) lp_state_[c].reset();
+  if (!hp_on)
+    for (int c = 0; c < channels_; ++c) hp_state_[c].reset();
+  if (!lp_on && !hp_on) return;
 
-  // Each stage keeps its last cutoff while it fades out on the other side of the centre.
-  if (lp_on) {
-    if (k <= 0.0f) lp_.set(lowpass_cutoff(k), resonance_q(k), rate_);
-    for (int c = 0; c < nch; ++c) {
-      SvfState& s = lp_state_[c];
-      float* p = data + c;
-      for (uint32_t i = 0; i < n; ++i, p += nch) {
-        const float x = *p;
-        *p = x + wlp[i] * (s.lowpass(lp_, x) - x);
-      }
+  const int nch = channels_;
+  for (uint32_t i = 0; i < n; ++i) {
+    if (knob_moving || i == 0) {
+      // Each stage keeps its last cutoff while it fades out on the other side of the centre.
+      const float k = kv[i];
+      if (lp_on && k <= 0.0f) lp_.set(lowpass_cutoff(k), resonance_q(k), rate_);
+      if (hp_on && k >= 0.0f) hp_.set(highpass_cutoff(k), resonance_q(k), rate_);
     }
-  } else {
-    for (int c = 0; c < nch; ++c) lp_state_[c].reset();
-  }
-  if (hp_on) {
-    if (k >= 0.0f) hp_.set(highpass_cutoff(k), resonance_q(k), rate_);
+    float* p = data + static_cast<size_t>(i) * nch;
     for (int c = 0; c < nch; ++c) {
-      SvfState& s = hp_state_[c];
-      float* p = data + c;
-      for (uint32_t i = 0; i < n; ++i, p += nch) {
-        const float x = *p;
-        *p = x + whp[i] * (s.highpass(hp_, x) - x);
-      }
+      float x = p[c];
+      if (lp_on) x += wlp[i] * (lp_state_[c].lowpass(lp_, x) - x);
+      if (hp_on) x += whp[i] * (hp_state_[c].highpass(hp_, x) - x);
+      p[c] = x;
     }
-  } else {
-    for (int c = 0; c < nch; ++c) hp_state_[c].reset();
   }
 }
 
