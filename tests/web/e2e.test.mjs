@@ -18,7 +18,14 @@ const contexts = [];
 
 async function startServer() {
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dju-web-data-'));
-  server = spawn(SERVER, ['--port', '0', '--host', '127.0.0.1', '--tracks', TRACKS, '--data', dataDir, '--web', path.join(sourceRoot, 'web')],
+  // The test uploads a track: give the server its own tracks folder (links to the demo library)
+  // so the demo library itself stays as generated.
+  const tracksDir = path.join(dataDir, 'tracks');
+  fs.mkdirSync(tracksDir);
+  for (const f of fs.readdirSync(TRACKS)) {
+    if (fs.statSync(path.join(TRACKS, f)).isFile()) fs.symlinkSync(path.join(TRACKS, f), path.join(tracksDir, f));
+  }
+  server = spawn(SERVER, ['--port', '0', '--host', '127.0.0.1', '--tracks', tracksDir, '--data', path.join(dataDir, 'data'), '--web', path.join(sourceRoot, 'web')],
     { stdio: ['ignore', 'pipe', 'pipe'] });
   server.stderr.on('data', (d) => { serverLog += d; });
   base = await new Promise((resolve, reject) => {
@@ -286,13 +293,39 @@ test('a battle from the lobby to two DJs and a spectator: audio, controls, seats
   await djA.page.waitForFunction(() => /\d/.test(document.querySelector('[data-s="ack"] .v').textContent), null, { timeout: 5000 });
 
   // Screenshots: spectator page and the OBS overlay at 1920×1080.
-  await spec.page.waitForTimeout(1500); // the filter glides back open; the audio trails by the jitter buffer
-  assert.ok(await spec.page.evaluate(() => window.dju.audio.levels()[0].rmsDb) > -50, "the spectator page's own meters see the master");
+  // The spectator page's own meters (spectrum, VU) see the master.
+  await spec.page.waitForFunction(() => window.dju.audio.levels()[0].rmsDb > -50, null, { timeout: 8000, polling: 100 });
   await spec.page.screenshot({ path: path.join(artifacts, 'spectator.png') });
   const overlay = await open(`${links.watch}?overlay=1`, { width: 1920, height: 1080 });
   await waitForAudio(overlay.page, 1);
   await overlay.page.waitForTimeout(1200);
   await overlay.page.screenshot({ path: path.join(artifacts, 'overlay.png'), omitBackground: true });
+
+  // Library on DJ B's page: search, a dropped file is uploaded and analysed, then loaded on deck B.
+  await djB.page.fill('#library input[type=search]', 'house');
+  const shown = await djB.page.locator('#library tbody tr[data-id]').count();
+  assert.ok(shown >= 1 && shown < trackIds.length, `search narrows the list (${shown} of ${trackIds.length})`);
+  await djB.page.fill('#library input[type=search]', '');
+  await djB.page.evaluate(() => {
+    // A 4-second 48 kHz stereo WAV: a 110 Hz pulse every half second (120 BPM).
+    const rate = 48000, n = rate * 4, data = new DataView(new ArrayBuffer(44 + n * 4));
+    const str = (o, t) => [...t].forEach((c, i) => data.setUint8(o + i, c.charCodeAt(0)));
+    str(0, 'RIFF'); data.setUint32(4, 36 + n * 4, true); str(8, 'WAVEfmt '); data.setUint32(16, 16, true);
+    data.setUint16(20, 1, true); data.setUint16(22, 2, true); data.setUint32(24, rate, true); data.setUint32(28, rate * 4, true);
+    data.setUint16(32, 4, true); data.setUint16(34, 16, true); str(36, 'data'); data.setUint32(40, n * 4, true);
+    for (let i = 0; i < n; i++) {
+      const t = (i % (rate / 2)) / rate;
+      const v = Math.round(12000 * Math.sin(2 * Math.PI * 110 * t) * Math.exp(-t * 12));
+      data.setInt16(44 + i * 4, v, true); data.setInt16(46 + i * 4, v, true);
+    }
+    const file = new File([data.buffer], 'Browser Drop Test.wav', { type: 'audio/wav' });
+    const dt = new DataTransfer(); dt.items.add(file);
+    document.querySelector('#library .dropzone').dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+  });
+  await djB.page.waitForSelector('#library tr[data-id="browser-drop-test"]', { timeout: 30000 });
+  await djB.page.click('#library tr[data-id="browser-drop-test"] [data-load]');
+  await waitForServer(battleId, (b) => b.decks?.b?.track === 'browser-drop-test', 'deck b loaded the uploaded track', 15000);
+  await djB.page.waitForFunction(() => document.querySelector('#own-deck .title').textContent.includes('browser-drop-test') || document.querySelector('#library tr.loaded[data-id="browser-drop-test"]'));
 
   // Both DJs ready → countdown → live: every page shows it and the timer runs.
   await djA.page.click('#ready');
