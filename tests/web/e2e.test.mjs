@@ -207,8 +207,8 @@ test('a battle from the lobby to two DJs and a spectator: audio, controls, seats
   // the EQ measurements).
   const duration = (await battleState(battleId)).decks.a.duration;
   const ov = await djA.page.locator('#own-deck .wave-overview').boundingBox();
-  await djA.page.mouse.click(ov.x + (66 / duration) * ov.width, ov.y + ov.height / 2);
-  await waitForServer(battleId, (b) => b.decks?.a?.position > 64 && b.decks.a.position < 75, 'deck a seeked to ~66 s');
+  await djA.page.mouse.click(ov.x + (62.5 / duration) * ov.width, ov.y + ov.height / 2);
+  await waitForServer(battleId, (b) => b.decks?.a?.position > 61 && b.decks.a.position < 72, "deck a seeked to ~62.5 s");
   await spec.page.waitForTimeout(1500);
 
   // EQ knob drag: DJ A pulls the low EQ down by about 16 dB (a knob throw is 160 px; its lower
@@ -238,7 +238,8 @@ test('a battle from the lobby to two DJs and a spectator: audio, controls, seats
   await waitForServer(battleId, (b) => b.mixer?.a?.['eq-low-kill'] === false, 'eq-low-kill off');
   await spec.page.waitForTimeout(1000);
   const unkilled = await measure(spec.page, 1500);
-  console.log(`low kill: low band ${eqLow.lowDb.toFixed(1)} → ${killed.lowDb.toFixed(1)} → ${unkilled.lowDb.toFixed(1)} dB; mid ${eqLow.midDb.toFixed(1)} → ${killed.midDb.toFixed(1)} dB`);
+  const posAfter = (await battleState(battleId)).decks.a.position;
+  console.log(`low kill: deck a at ${posAfter.toFixed(1)} s (main section ends at 93 s); low band ${eqLow.lowDb.toFixed(1)} → ${killed.lowDb.toFixed(1)} → ${unkilled.lowDb.toFixed(1)} dB; mid ${eqLow.midDb.toFixed(1)} → ${killed.midDb.toFixed(1)} dB`);
   // Against the flat EQ the kill takes the low band down to the codec's floor; releasing it brings
   // the (still −16 dB) lows back.
   assert.ok(killed.lowDb < ref.lowDb - 25, 'low kill empties the low band');

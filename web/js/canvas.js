@@ -37,6 +37,19 @@ export function fit(canvas) {
  * an array of [min, max] pairs, or an object with `peaks`/`rms`/`low`/`mid`/`high` arrays. */
 export function normaliseWaveform(w) {
   if (!w) return null;
+  // djdeck's detailed waveform: base64 of points × 3 bytes (low, mid, high, 0–255).
+  if (typeof w === 'object' && typeof w.b64 === 'string') {
+    let bytes;
+    try { bytes = Uint8Array.from(atob(w.b64), (c) => c.charCodeAt(0)); } catch { return null; }
+    const n = Math.floor(bytes.length / 3);
+    if (!n) return null;
+    const low = new Float32Array(n), mid = new Float32Array(n), high = new Float32Array(n), peaks = new Float32Array(n);
+    for (let i = 0; i < n; i++) {
+      low[i] = bytes[3 * i] / 255; mid[i] = bytes[3 * i + 1] / 255; high[i] = bytes[3 * i + 2] / 255;
+      peaks[i] = Math.max(low[i], mid[i], high[i]);
+    }
+    return withColors({ peaks, low, mid, high, secondsPerPoint: Number(w.resolution) > 0 ? Number(w.resolution) : 0 });
+  }
   const toArr = (a) => {
     if (!Array.isArray(a) || !a.length) return null;
     const out = new Float32Array(a.length);
@@ -53,9 +66,22 @@ export function normaliseWaveform(w) {
     const peaks = toArr(w.peaks ?? w.peak ?? w.rms ?? w.data ?? w.overview);
     if (!peaks) return null;
     const band = (a) => { const b = toArr(a); return b && b.length === peaks.length ? b : null; };
-    return { peaks, low: band(w.low), mid: band(w.mid), high: band(w.high) };
+    return withColors({ peaks, low: band(w.low), mid: band(w.mid), high: band(w.high) });
   }
   return null;
+}
+
+/** An "RGB" waveform colour per point (lows red, mids green, highs blue, as DJ software draws
+ * them), computed once so drawing a frame allocates nothing. */
+function withColors(w) {
+  if (!w.low || !w.mid || !w.high) return w;
+  w.colors = new Array(w.peaks.length);
+  for (let i = 0; i < w.peaks.length; i++) {
+    const l = w.low[i], m = w.mid[i], h = w.high[i], top = Math.max(l, m, h, 1e-6);
+    const r = Math.round(90 + 165 * (l / top)), g = Math.round(60 + 170 * (m / top) * 0.85), b = Math.round(90 + 165 * (h / top));
+    w.colors[i] = `rgb(${r},${g},${b})`;
+  }
+  return w;
 }
 
 const COLORS = { low: '#ff3b6b', mid: '#ffb020', high: '#19e3ff', plain: '#3d7cff', played: 0.35 };
@@ -90,10 +116,7 @@ export class Overview {
         if (wv.mid && wv.mid[i] > mi) mi = wv.mid[i];
         if (wv.high && wv.high[i] > hi) hi = wv.high[i];
       }
-      if (wv.low) {
-        const tot = lo + mi + hi || 1;
-        g.fillStyle = lo / tot > 0.5 ? COLORS.low : mi / tot > 0.4 ? COLORS.mid : COLORS.high;
-      } else g.fillStyle = COLORS.plain;
+      g.fillStyle = wv.colors ? wv.colors[Math.min(n - 1, i0)] : COLORS.plain;
       const y = p * mid * 0.95;
       g.fillRect(x, mid - y, 1, Math.max(1, 2 * y));
     }
@@ -149,8 +172,7 @@ export class Zoom {
     const span = this.seconds, t0 = s.position - span / 2, pxPerS = w / span, mid = h / 2;
     const dur = s.duration || 0;
     if (this.wave && dur > 0) {
-      const n = this.wave.peaks.length, perS = n / dur;
-      const band = this.wave.low;
+      const n = this.wave.peaks.length, perS = this.wave.secondsPerPoint ? 1 / this.wave.secondsPerPoint : n / dur;
       const step = Math.max(1, Math.round(2 * dpr));
       for (let x = 0; x < w; x += step) {
         const t = t0 + x / pxPerS;
@@ -158,10 +180,8 @@ export class Zoom {
         const f = t * perS, i = Math.floor(f), fr = f - i;
         const a = this.wave.peaks[i] ?? 0, b = this.wave.peaks[Math.min(n - 1, i + 1)] ?? a;
         const p = a + (b - a) * fr;
-        if (band) {
-          const lo = band[i], mi = this.wave.mid[i], hi = this.wave.high[i], tot = lo + mi + hi || 1;
-          g.fillStyle = lo / tot > 0.5 ? COLORS.low : mi / tot > 0.4 ? COLORS.mid : COLORS.high;
-        } else g.fillStyle = t < s.position ? '#2d5bc0' : COLORS.plain;
+        if (this.wave.colors) g.fillStyle = this.wave.colors[i];
+        else g.fillStyle = t < s.position ? '#2d5bc0' : COLORS.plain;
         const y = p * mid * 0.92;
         g.fillRect(x, mid - y, step, Math.max(1, 2 * y));
       }

@@ -67,8 +67,16 @@ export class DeckView {
     if (Number.isFinite(fb)) this.s.firstBeat = fb;
     const dur = t.duration ?? t.duration_s;
     if (Number.isFinite(dur)) this.s.duration = dur;
-    if (t.waveform) { this.overview.setWaveform(t.waveform); this.zoom.setWaveform(t.waveform); }
-    this.trackId = t.id || t.track || this.trackId;
+    let wave = t.waveform;
+    if (typeof wave === 'string') wave = { b64: wave, points: t['waveform-points'], resolution: t['waveform-resolution'] };
+    const id = t.id || t.track;
+    if (id && id !== this.trackId) this.detailed = false; // another track: its own waveform
+    // Keep a detailed waveform (from the deck's `track` message) over the library's overview.
+    if (wave && !(this.detailed && !wave.b64)) {
+      this.overview.setWaveform(wave); this.zoom.setWaveform(wave);
+      this.detailed = Boolean(wave.b64);
+    }
+    this.trackId = id || this.trackId;
     this.renderKey();
   }
 
