@@ -35,7 +35,7 @@ async function startServer() {
       const m = /listening on (http:\/\/[^\s/]+:\d+)\//.exec(serverLog);
       if (m) { clearTimeout(t); resolve(m[1].replace('localhost', '127.0.0.1')); }
     });
-    server.on('exit', (code) => reject(new Error(`server exited (${code}):\n${serverLog}`)));
+    server.once('exit', (code) => reject(new Error(`server exited (${code}):\n${serverLog}`)));
   });
   let last = '';
   for (let i = 0; i < 100; i++) {
@@ -53,6 +53,7 @@ let notReady = null;
 before(async () => { notReady = await startServer(); if (notReady) console.log(`SKIP: the server cannot host a battle: ${notReady}`); });
 after(async () => {
   for (const c of contexts) await c.close().catch(() => {});
+  if (server && (server.exitCode !== null || server.signalCode !== null)) console.log(`the server exited early (${server.exitCode ?? server.signalCode}):\n${serverLog.split('\n').slice(-30).join('\n')}`);
   if (server && server.exitCode === null) {
     server.kill('SIGTERM');
     await new Promise((res) => { const t = setTimeout(() => { server.kill('SIGKILL'); res(); }, 8000); server.on('exit', () => { clearTimeout(t); res(); }); });
@@ -83,16 +84,17 @@ const inboundBytes = (page) => page.evaluate(async () => (await window.dju.rtc.s
  * rmsDb: mean power of all frames. Band levels (low < 150 Hz, mid 0.4–2 kHz, high 3–12 kHz): the
  * median over frames that carry sound, so a dropout (a loaded machine starving the live pipeline)
  * does not read as an EQ change; `dropouts` counts the silent frames. */
-async function measure(page, ms = 1200) {
-  const frames = await page.evaluate(async (dur) => {
-    if (!window.__meter) {
+async function measure(page, ms = 1200, stream = 0) {
+  const frames = await page.evaluate(async ([dur, idx]) => {
+    window.__meters = window.__meters || [];
+    if (!window.__meters[idx]) {
       const ctx = new AudioContext();
-      const src = ctx.createMediaStreamSource(window.dju.rtc.streams[0]);
+      const src = ctx.createMediaStreamSource(window.dju.rtc.streams[idx]);
       const an = ctx.createAnalyser(); an.fftSize = 4096; an.smoothingTimeConstant = 0;
       src.connect(an);
-      window.__meter = { ctx, an, t: new Float32Array(4096), f: new Float32Array(2048) };
+      window.__meters[idx] = { ctx, an, t: new Float32Array(4096), f: new Float32Array(2048) };
     }
-    const m = window.__meter;
+    const m = window.__meters[idx];
     await m.ctx.resume();
     const bin = m.ctx.sampleRate / m.an.fftSize;
     const out = [];
@@ -111,7 +113,7 @@ async function measure(page, ms = 1200) {
       await new Promise((r) => setTimeout(r, 40));
     }
     return out;
-  }, ms);
+  }, [ms, stream]);
   const db = (x) => 10 * Math.log10(x + 1e-20);
   const sounding = frames.filter((f) => db(f[0]) > -90);
   const median = (k) => {
@@ -209,7 +211,8 @@ test('a battle from the lobby to two DJs and a spectator: audio, controls, seats
   const ov = await djA.page.locator('#own-deck .wave-overview').boundingBox();
   await djA.page.mouse.click(ov.x + (62.5 / duration) * ov.width, ov.y + ov.height / 2);
   await waitForServer(battleId, (b) => b.decks?.a?.position > 61 && b.decks.a.position < 72, "deck a seeked to ~62.5 s");
-  await spec.page.waitForTimeout(1500);
+  await spec.page.waitForTimeout(1000);
+  assert.ok((await untilLoud(spec.page)).rmsDb > -40, 'music again after the seek');
 
   // EQ knob drag: DJ A pulls the low EQ down by about 16 dB (a knob throw is 160 px; its lower
   // half is −26 … 0 dB): the server's state follows and the spectator's low band drops.
@@ -246,6 +249,20 @@ test('a battle from the lobby to two DJs and a spectator: audio, controls, seats
   assert.ok(tilt(killed) < tilt(ref) - 20, 'low kill: lows gone against the mids');
   assert.ok(unkilled.lowDb > killed.lowDb + 8, 'releasing the kill brings the lows back');
   assert.ok(killed.midDb > -70, 'low kill keeps the mids playing');
+
+  // Headphone cue: DJ A pulls the channel fader down (keyboard F): the crowd no longer hears deck A,
+  // DJ A still does on the cue track (pre-fader, cue mix 0.5), e.g. in split-cue mode.
+  await djA.page.selectOption('.headphones select', 'split');
+  assert.equal(await djA.page.evaluate(() => window.dju.audio.mode), 'split');
+  for (let i = 0; i < 22; i++) await djA.page.keyboard.press('f');
+  await waitForServer(battleId, (b) => b.mixer?.a?.volume === 0, 'channel fader a down');
+  await spec.page.waitForTimeout(1000);
+  const [crowd, cue] = await Promise.all([measure(spec.page, 1000), measure(djA.page, 1000, 1)]);
+  console.log(`fader down: spectator ${crowd.rmsDb.toFixed(1)} dBFS, DJ A's cue ${cue.rmsDb.toFixed(1)} dBFS`);
+  assert.ok(crowd.rmsDb < -60, 'the crowd hears nothing of deck A');
+  assert.ok(cue.rmsDb > -45, "DJ A pre-listens to deck A on the cue track");
+  for (let i = 0; i < 22; i++) await djA.page.keyboard.press('r');
+  await waitForServer(battleId, (b) => b.mixer?.a?.volume === 1, 'channel fader a up');
 
   // DJ B cannot move deck A: the strip is view-only and a forged command is refused.
   assert.equal(await djB.page.locator('.strip.a .knob.disabled').count(), 4);
