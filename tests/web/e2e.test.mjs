@@ -136,7 +136,7 @@ async function waitForServer(id, pred, what, timeout = 8000) {
   assert.fail(`server state never showed ${what}: ${JSON.stringify(b?.mixer)} ${JSON.stringify(b?.decks?.a ?? {}).slice(0, 300)}`);
 }
 
-test('a battle from the lobby to two DJs and a spectator: audio, controls, seats, MIDI, screenshots', { timeout: 240000 }, async (t) => {
+test('a battle from the lobby to two DJs and a spectator: audio, controls, seats, MIDI, screenshots', { timeout: 330000 }, async (t) => {
   if (notReady) { t.skip(`server not ready: ${notReady}`); return; }
   // Lobby: create a battle.
   const lobby = await open(`${base}/`, { width: 1280, height: 900 });
@@ -344,6 +344,8 @@ test('a battle from the lobby to two DJs and a spectator: audio, controls, seats
   await djB.page.click('#library tr[data-id="browser-drop-test"] [data-load]');
   await waitForServer(battleId, (b) => b.decks?.b?.track === 'browser-drop-test', 'deck b loaded the uploaded track', 15000);
   await djB.page.waitForFunction(() => document.querySelector('#own-deck .title').textContent.includes('browser-drop-test') || document.querySelector('#library tr.loaded[data-id="browser-drop-test"]'));
+
+  await djB.page.screenshot({ path: path.join(artifacts, 'dj-b-loaded-upload.png') });
 
   // Both DJs ready → countdown → live: every page shows it and the timer runs.
   await djA.page.click('#ready');
