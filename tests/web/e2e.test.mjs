@@ -128,6 +128,17 @@ async function measure(page, ms = 1200, stream = 0) {
   };
 }
 
+/** A measurement that carries music: retried (up to 5×) while the live stream drops out or the
+ * page is too starved to sample (a machine far over its cores). */
+async function steadyMeasure(page, ms = 1500, stream = 0) {
+  let m;
+  for (let i = 0; i < 5; i++) {
+    m = await measure(page, ms, stream);
+    if (m.frames >= 12 && m.dropouts <= m.frames / 6) return m;
+  }
+  return m;
+}
+
 const battleState = async (id) => (await fetch(`${base}/api/battles/${id}`)).json();
 async function waitForServer(id, pred, what, timeout = 8000) {
   const end = Date.now() + timeout;
@@ -216,7 +227,7 @@ test('a battle from the lobby to two DJs and a spectator: audio, controls, seats
 
   // EQ knob drag: DJ A pulls the low EQ down by about 16 dB (a knob throw is 160 px; its lower
   // half is −26 … 0 dB): the server's state follows and the spectator's low band drops.
-  const ref = await measure(spec.page, 1500);
+  const ref = await steadyMeasure(spec.page, 1500);
   const knob = await djA.page.locator('.strip.mine [data-control="eq-low"]').boundingBox();
   await djA.page.mouse.move(knob.x + knob.width / 2, knob.y + 20);
   await djA.page.mouse.down();
@@ -225,7 +236,7 @@ test('a battle from the lobby to two DJs and a spectator: audio, controls, seats
   const eqSet = (await waitForServer(battleId, (b) => b.mixer?.a?.['eq-low'] < -8 && b.mixer?.a?.['eq-low'] > -24, 'eq-low pulled down')).mixer.a['eq-low'];
   assert.equal(await djA.page.evaluate(() => window.dju.state.get('a.eq-low')), eqSet, 'the page shows the server value');
   await spec.page.waitForTimeout(1000); // what the spectator hears trails the server by the jitter buffer
-  const eqLow = await measure(spec.page, 1500);
+  const eqLow = await steadyMeasure(spec.page, 1500);
   console.log(`EQ low 0 → ${eqSet.toFixed(1)} dB: low band ${ref.lowDb.toFixed(1)} → ${eqLow.lowDb.toFixed(1)} dB, mid ${ref.midDb.toFixed(1)} → ${eqLow.midDb.toFixed(1)} dB (dropouts ${ref.dropouts}, ${eqLow.dropouts} of ${eqLow.frames} frames; load ${os.loadavg()[0].toFixed(1)})`);
   // The music itself moves: judge the spectral shape, the low band against the mids.
   const tilt = (m) => m.lowDb - m.midDb;
@@ -236,11 +247,11 @@ test('a battle from the lobby to two DJs and a spectator: audio, controls, seats
   await djA.page.click('.strip.mine [data-control="eq-low-kill"]');
   await waitForServer(battleId, (b) => b.mixer?.a?.['eq-low-kill'] === true, 'eq-low-kill on channel a');
   await spec.page.waitForTimeout(1000);
-  const killed = await measure(spec.page, 1500);
+  const killed = await steadyMeasure(spec.page, 1500);
   await djA.page.click('.strip.mine [data-control="eq-low-kill"]');
   await waitForServer(battleId, (b) => b.mixer?.a?.['eq-low-kill'] === false, 'eq-low-kill off');
   await spec.page.waitForTimeout(1000);
-  const unkilled = await measure(spec.page, 1500);
+  const unkilled = await steadyMeasure(spec.page, 1500);
   const posAfter = (await battleState(battleId)).decks.a.position;
   console.log(`low kill: deck a at ${posAfter.toFixed(1)} s (main section ends at 93 s); low band ${eqLow.lowDb.toFixed(1)} → ${killed.lowDb.toFixed(1)} → ${unkilled.lowDb.toFixed(1)} dB; mid ${eqLow.midDb.toFixed(1)} → ${killed.midDb.toFixed(1)} dB`);
   // Against the flat EQ the kill takes the low band down to the codec's floor; releasing it brings
@@ -362,9 +373,10 @@ test('a battle from the lobby to two DJs and a spectator: audio, controls, seats
   // its final score and the running totals reach every page.
   await djB.page.click(`#library tr[data-id="${trackB}"] [data-load]`);
   await waitForServer(battleId, (b) => b.decks?.b?.track === trackB && b.decks.b['load-state'] !== 'loading', 'deck b reloaded');
-  await djB.page.click('#own-deck [data-control="sync"]');
   await djB.page.click('#own-deck [data-control="play"]');
   await waitForServer(battleId, (b) => b.decks?.b?.playing === true, 'deck b playing');
+  await djB.page.click('#own-deck [data-control="sync"]');
+  await waitForServer(battleId, (b) => Math.abs(b.decks.b.bpm * b.decks.b.tempo - b.decks.a.bpm * b.decks.a.tempo) < 0.1, 'deck b synced to deck a');
   await djA.page.waitForTimeout(3000);
   for (let i = 0; i < 20; i++) { await djA.page.keyboard.press('d'); await djA.page.waitForTimeout(250); }
   await spec.page.waitForFunction(() => document.querySelectorAll('#judge .transitions li').length > 0, null, { timeout: 30000 });

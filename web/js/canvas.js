@@ -163,28 +163,51 @@ export const HOTCUE_COLORS = ['#ff3b6b', '#ff8a00', '#ffd400', '#3ddc84', '#19e3
 export class Zoom {
   constructor(canvas, { seconds = 8, accent = '#19e3ff' } = {}) {
     this.canvas = canvas; this.seconds = seconds; this.accent = accent; this.wave = null;
+    this.strip = null; this.stripKey = '';
   }
-  setWaveform(w) { this.wave = normaliseWaveform(w); }
+  setWaveform(w) { this.wave = normaliseWaveform(w); this.stripKey = ''; }
+
+  /** The whole track drawn once at the zoom's scale (an offscreen strip ≤ 32000 px wide); each
+   * frame then copies the visible slice, so scrolling costs one drawImage. */
+  renderStrip(h, pxPerS, dur) {
+    const scale = Math.min(1, 32000 / Math.max(1, dur * pxPerS));
+    const width = Math.max(1, Math.ceil(dur * pxPerS * scale));
+    const strip = this.strip ?? document.createElement('canvas');
+    strip.width = width; strip.height = h;
+    const g = strip.getContext('2d');
+    g.clearRect(0, 0, width, h);
+    const wv = this.wave, n = wv.peaks.length, mid = h / 2;
+    const perS = wv.secondsPerPoint ? 1 / wv.secondsPerPoint : n / dur;
+    const sPerPx = 1 / (pxPerS * scale);
+    for (let x = 0; x < width; x++) {
+      const i0 = Math.floor(x * sPerPx * perS), i1 = Math.max(i0 + 1, Math.floor((x + 1) * sPerPx * perS));
+      let p = 0, at = i0;
+      for (let i = i0; i < i1 && i < n; i++) if (wv.peaks[i] > p) { p = wv.peaks[i]; at = i; }
+      if (i0 >= n) break;
+      g.fillStyle = wv.colors ? wv.colors[at] : COLORS.plain;
+      const y = p * mid * 0.92;
+      g.fillRect(x, mid - y, 1, Math.max(1, 2 * y));
+    }
+    this.stripScale = scale;
+    return strip;
+  }
+
   draw(s) {
     const [w, h, dpr] = fit(this.canvas);
     const g = this.canvas.getContext('2d');
     g.fillStyle = '#0c0e14'; g.fillRect(0, 0, w, h);
-    const span = this.seconds, t0 = s.position - span / 2, pxPerS = w / span, mid = h / 2;
+    const span = this.seconds, t0 = s.position - span / 2, pxPerS = w / span;
     const dur = s.duration || 0;
     if (this.wave && dur > 0) {
-      const n = this.wave.peaks.length, perS = this.wave.secondsPerPoint ? 1 / this.wave.secondsPerPoint : n / dur;
-      const step = Math.max(1, Math.round(2 * dpr));
-      for (let x = 0; x < w; x += step) {
-        const t = t0 + x / pxPerS;
-        if (t < 0 || t >= dur) continue;
-        const f = t * perS, i = Math.floor(f), fr = f - i;
-        const a = this.wave.peaks[i] ?? 0, b = this.wave.peaks[Math.min(n - 1, i + 1)] ?? a;
-        const p = a + (b - a) * fr;
-        if (this.wave.colors) g.fillStyle = this.wave.colors[i];
-        else g.fillStyle = t < s.position ? '#2d5bc0' : COLORS.plain;
-        const y = p * mid * 0.92;
-        g.fillRect(x, mid - y, step, Math.max(1, 2 * y));
-      }
+      const key = `${w}x${h}:${dur}`;
+      if (key !== this.stripKey) { this.strip = this.renderStrip(h, pxPerS, dur); this.stripKey = key; }
+      const k = this.stripScale;
+      // Source rectangle in strip pixels; destination shifted when the window starts before 0 s.
+      const sx = t0 * pxPerS * k, sw = w * k;
+      const cx = Math.max(0, sx), dx = (cx - sx) / k;
+      const cw = Math.min(this.strip.width - cx, sw - (cx - sx));
+      if (cw > 0) g.drawImage(this.strip, cx, 0, cw, h, dx, 0, cw / k, h);
+      g.fillStyle = 'rgba(0,0,0,0.3)'; g.fillRect(0, 0, w / 2, h); // already played
     }
     // Beat grid: beat n at firstBeat + n·60/bpm (track time); every 4th a downbeat.
     if (s.bpm > 0 && Number.isFinite(s.firstBeat)) {
