@@ -318,6 +318,27 @@ test('a battle from the lobby to two DJs and a spectator: audio, controls, seats
   await waitForServer(battleId, (b) => b.decks?.a?.['loop-active'] === false, 'loop exited');
   console.log(`hotcue 1 at ${hot.toFixed(2)} s; loop ${loop['loop-start'].toFixed(2)}–${loop['loop-end'].toFixed(2)} s`);
 
+  // Keylock and key shift from the keyboard, the pitch fader by mouse and its reset.
+  await djA.page.keyboard.press('k');
+  await djA.page.keyboard.press('=');
+  await waitForServer(battleId, (b) => b.decks?.a?.keylock === true && b.decks.a['key-shift'] === 1, 'keylock on, key +1');
+  await djA.page.keyboard.press('-');
+  const pf = await djA.page.locator('#own-deck .pitch .fader-track').boundingBox();
+  await djA.page.mouse.click(pf.x + pf.width / 2, pf.y + pf.height * 0.75); // lower half = faster, as on a CDJ
+  const faster = (await waitForServer(battleId, (b) => b.decks?.a?.tempo > 1.03 && b.decks.a['key-shift'] === 0, 'pitch fader +4 %')).decks.a.tempo;
+  assert.ok(faster <= 1.08 + 1e-9, `within the ±8 % range: ${faster}`);
+  await djA.page.click('#own-deck [data-control="tempo-reset"]');
+  await waitForServer(battleId, (b) => b.decks?.a?.tempo === 1, 'tempo reset');
+  // Jog: a hand on the platter (VINYL mode) scratches; letting go releases.
+  const jog = await djA.page.locator('#own-deck canvas.jog').boundingBox();
+  const cx = jog.x + jog.width / 2, cy = jog.y + jog.height / 2, r = jog.width * 0.2;
+  await djA.page.mouse.move(cx + r, cy);
+  await djA.page.mouse.down();
+  for (let i = 1; i <= 12; i++) await djA.page.mouse.move(cx + r * Math.cos(i * 0.3), cy + r * Math.sin(i * 0.3));
+  await waitForServer(battleId, (b) => b.decks?.a?.scratching === true, 'scratching while the hand is on the platter');
+  await djA.page.mouse.up();
+  await waitForServer(battleId, (b) => b.decks?.a?.scratching === false && b.decks.a.playing === true, 'released: playing on');
+
   // Command latency from acks is shown on the DJ page.
   await djA.page.waitForFunction(() => /\d/.test(document.querySelector('[data-s="ack"] .v').textContent), null, { timeout: 5000 });
 
