@@ -320,7 +320,7 @@ test('pages load with no server: lobby, DJ controller, spectator, overlay', asyn
   assert.equal(await p.evaluate(() => window.dju.state.get('a.filter')), 1, 'learned CC moves the filter after a reload');
   assert.match(await p.getAttribute('.strip.mine [data-control="filter"]', 'aria-valuetext'), /HP 100/);
   await p.evaluate(() => window.dju.mapper.handle('Test Controller', [0xb0, 5, 0]));
-  assert.equal(await p.evaluate(() => window.dju.state.get('a.eq-low')), -26, 'default CC 5 → EQ low');
+  assert.equal(await p.evaluate(() => window.dju.state.get('a.eq-low')), -40, 'default CC 5 → EQ low at its bottom (kill)');
   await p.screenshot({ path: path.join(dir, 'dj-no-server.png') });
 
   // Seat b's page puts its own deck on the right and cannot touch deck a's strip.

@@ -220,7 +220,7 @@ function buildMixer() {
     for (const band of ['high', 'mid', 'low']) {
       const p = `eq-${band}`;
       const row = el('div', 'eqrow');
-      const k = new Knob({ control: own ? p : `${d}.${p}`, label: band, min: DECK_PARAMS[p].min, max: DECK_PARAMS[p].max, def: 0, centred: true, format: formatDb, onInput: (v) => setParam(p, v) });
+      const k = new Knob({ control: own ? p : `${d}.${p}`, label: band, min: DECK_PARAMS[p].min, max: DECK_PARAMS[p].max, def: 0, centred: true, format: (v) => (v <= DECK_PARAMS[p].min + 0.05 ? 'kill' : formatDb(v)), onInput: (v) => setParam(p, v) });
       const killP = `eq-${band}-kill`;
       const kill = makeButton({ control: own ? killP : `${d}.${killP}`, label: 'KILL', className: 'kill', title: `Kill ${band}`, onPress: () => setParam(killP, !state.get(key(killP))) });
       if (!own) { k.setDisabled(true); kill.disabled = true; }
