@@ -349,6 +349,25 @@ TEST(SrtOutput, FfprobeReadsWhileAnotherReaderIsConnected) {
   EXPECT_TRUE(battle.battle_errors().empty());
 }
 
+TEST(SrtOutput, VideoTrackIsH264720p30WithAac) {
+  Battle battle;
+  int port = free_udp_port();
+  std::string id =
+      battle.add(R"({"kind":"srt","video":true,"bind":"127.0.0.1","port":)" + std::to_string(port) + "}");
+  ASSERT_NE(id, "");
+  ASSERT_TRUE(battle.wait_status(id, "live", 10)) << battle.entry(id);
+  std::string raw;
+  auto streams = ffprobe_streams("srt://127.0.0.1:" + std::to_string(port), &raw);
+  expect_aac_48k_stereo(streams, raw);
+  const ProbedStream* v = find_stream(streams, "video");
+  ASSERT_NE(v, nullptr) << raw;
+  EXPECT_EQ(v->codec_name, "h264") << raw;
+  EXPECT_EQ(v->width, 1280) << raw;
+  EXPECT_EQ(v->height, 720) << raw;
+  EXPECT_NEAR(v->frame_rate, 30.0, 1.0) << raw;
+  EXPECT_TRUE(battle.battle_errors().empty());
+}
+
 TEST(SrtOutput, PassphraseIsRequiredToRead) {
   Battle battle;
   int port = free_udp_port();
