@@ -33,7 +33,7 @@
  * - `mfcc` (#GstValueArray of 13 #gfloat): mel-frequency cepstral coefficients of the interval's mean
  *   magnitude spectrum (raw FFT magnitudes), Slaney's 40-band mel filterbank, log10, orthonormal DCT-II
  *   (aubio).
- * - `chroma` (#GstValueArray of 12 #gfloat): power per pitch class from 65 Hz to 5 kHz, C first
+ * - `chroma` (#GstValueArray of 12 #gfloat): power per pitch class from 200 Hz (where FFT bins get narrower than a semitone) to 5 kHz, C first
  *   (C, C♯, D, … B), normalised so the strongest class is 1 (all 0 in silence).
  * - `onset` (#gboolean): a note or drum onset was detected during the interval (aubio, HFC).
  * - `tempo` (#gdouble): running tempo estimate in BPM (aubio's beat tracker, refined by a least-squares

@@ -51,7 +51,7 @@ Groove tech_house() {
   g.lead_voice = LeadVoice::SquareLead;
   g.duck = 0.6;
   g.delay_send = 0.3;
-  g.kick_decay_s = 0.36;
+  g.kick_decay_s = 0.15;
   return g;
 }
 
@@ -79,7 +79,7 @@ Groove techno() {
   g.bass = ".rrr.rrr.rrr.rrr";
   g.bass_alt = ".rrr.rrr.rrr.rro";
   g.chords = "..x.............";
-  g.kick_decay_s = 0.4;
+  g.kick_decay_s = 0.17;
   g.kick_sweep_hz = 180.0;
   g.kick_click = 0.35;
   g.duck = 0.65;
@@ -99,7 +99,7 @@ Groove trance() {
   g.chords = "xxxxxxxxxxxxxxxx";
   g.chord_voice = ChordVoice::Pluck;
   g.lead_voice = LeadVoice::SuperSaw;
-  g.kick_decay_s = 0.34;
+  g.kick_decay_s = 0.15;
   g.duck = 0.6;
   g.delay_send = 0.25;
   return g;
@@ -133,10 +133,10 @@ Groove hip_hop() {
   g.chords = "x-------......x-";
   g.clap = false;
   g.swing = 0.3;
-  g.kick_decay_s = 0.45;
+  g.kick_decay_s = 0.2;
   g.kick_sweep_hz = 120.0;
   g.kick_click = 0.15;
-  g.duck = 0.2;
+  g.duck = 0.45;
   g.bass_voice = BassVoice::Eight08;
   g.chord_voice = ChordVoice::Keys;
   g.lead_voice = LeadVoice::Flute;
@@ -153,7 +153,8 @@ Groove downtempo() {
   g.bass_alt = "r-------r---o---";
   g.chords = "x---------------";
   g.swing = 0.15;
-  g.duck = 0.25;
+  g.kick_decay_s = 0.13;
+  g.duck = 0.4;
   g.bass_voice = BassVoice::Sub;
   g.lead_voice = LeadVoice::Bell;
   g.delay_send = 0.2;
@@ -167,11 +168,11 @@ Groove drum_and_bass() {
   g.hats = "5.3.5.3.5.3.5.3.";
   g.open_hats = "";
   g.perc = "......3.......3.";
-  g.bass = "r---------------";
-  g.bass_alt = "r-------o---f---";
+  g.bass = "r---------r-----";
+  g.bass_alt = "r---------o-f---";
   g.chords = "x---------------";
   g.clap = false;
-  g.kick_decay_s = 0.25;
+  g.kick_decay_s = 0.11;
   g.kick_sweep_hz = 200.0;
   g.kick_click = 0.35;
   g.duck = 0.35;

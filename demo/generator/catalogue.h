@@ -34,7 +34,7 @@ struct Groove {
   bool clap = true;               // backbeat is a clap (house family) or a snare
   bool snare_too = false;         // layer a snare under the clap
   double swing = 0.0;             // fraction of a sixteenth by which off-eighths are late
-  double kick_decay_s = 0.32, kick_sweep_hz = 160.0, kick_click = 0.25;
+  double kick_decay_s = 0.14, kick_sweep_hz = 160.0, kick_click = 0.25;
   double duck = 0.55;             // sidechain depth on bass and chords at each kick
   BassVoice bass_voice = BassVoice::SawPluck;
   ChordVoice chord_voice = ChordVoice::Stab;

@@ -59,6 +59,7 @@ class Renderer {
     echo_ = Bus(frames_);
     bass_.assign(frames_, 0.0f);
     duck_.assign(frames_, 1.0f);
+    kickbus_.assign(frames_, 0.0f);
   }
 
   RenderedTrack run();
@@ -87,6 +88,17 @@ class Renderer {
     }
   }
 
+  // The kick is one voice, like a drum machine's: a new hit chokes the tail of the previous one
+  // (a 2 ms fade just before the new onset), so overlapping tails never blur the attack.
+  void stamp_kick(size_t pos, float gain) {
+    size_t fade = size_t(0.002 * kRate);
+    if (pos >= fade) {
+      for (size_t i = 0; i < fade; ++i) kickbus_[pos - fade + i] *= float(fade - i) / fade;
+    }
+    for (size_t i = pos; i < std::min(frames_, pos + kick_.size()); ++i) kickbus_[i] = 0.0f;
+    for (size_t i = 0; i < kick_.size() && pos + i < frames_; ++i) kickbus_[pos + i] += kick_[i] * gain;
+  }
+
   // ---- pitched voices --------------------------------------------------------------------------
   void bass_note(size_t pos, size_t gate, int midi, float vel);
   void chord_note(size_t pos, size_t gate, int midi, float vel, float pan);
@@ -111,7 +123,7 @@ class Renderer {
   int total_bars_ = 0;
   size_t frames_ = 0;
   Bus drums_, music_, lead_, verb_, echo_;
-  std::vector<float> bass_, duck_;
+  std::vector<float> bass_, duck_, kickbus_;
   std::vector<float> kick_, snare_, clap_, hats_[4], open_hat_, perc_, crash_;
   std::vector<size_t> kick_pos_;
   struct MotifNote {
@@ -533,7 +545,8 @@ void Renderer::riser(size_t pos, size_t len) {
     }
     bl.run(r.bipolar());
     br.run(r.bipolar());
-    double a = 0.22 * x * x;
+    // Swells, then gets out of the way in the last 3 % so the drop's downbeat lands clean.
+    double a = 0.22 * x * x * std::min(1.0, (1.0 - x) / 0.03);
     size_t k = pos + i;
     music_.l[k] += float(bl.band * a);
     music_.r[k] += float(br.band * a);
@@ -624,7 +637,7 @@ void Renderer::play_bar(const SectionSpec& sec, int bar, int bar_in_sec, bool fi
   for (int st = 0; st < 16; ++st) {
     if (layer_on(sec, bar_in_sec, 'K') && pat(g_.kick, bar, st) != '.') {
       size_t p = at(step_time(bar, st));
-      stamp(kick_, p, vel(pat(g_.kick, bar, st)), 0.0f);
+      stamp_kick(p, vel(pat(g_.kick, bar, st)));
       kick_pos_.push_back(p);
       duck_at(p);
     }
@@ -659,7 +672,11 @@ void Renderer::play_bar(const SectionSpec& sec, int bar, int bar_in_sec, bool fi
   // Bass.
   if (layer_on(sec, bar_in_sec, 'B')) {
     const std::string& p = (bar % 2 == 1 && !g_.bass_alt.empty()) ? g_.bass_alt : g_.bass;
-    int root = chord_tone(chord, 0, 28);
+    // Sub-style basses sit in the lowest octave (E1..D#2); the plucked and rolling ones an octave
+    // up, where their harmonics carry the line and leave the sub range to the kick.
+    bool sub = g_.bass_voice == BassVoice::Sub || g_.bass_voice == BassVoice::Eight08 || g_.bass_voice == BassVoice::Reese;
+    int lowest = sub ? 28 : 36;
+    int root = chord_tone(chord, 0, lowest);
     for (int st = 0; st < bar_steps; ++st) {
       char c = p[st];
       if (c != 'r' && c != 'o' && c != 'f' && c != 't') continue;
@@ -667,8 +684,8 @@ void Renderer::play_bar(const SectionSpec& sec, int bar, int bar_in_sec, bool fi
       while (st + len < bar_steps && p[st + len] == '-') ++len;
       int note = root;
       if (c == 'o') note = root + 12;
-      if (c == 'f') note = chord_tone(chord, 2, 28);
-      if (c == 't') note = chord_tone(chord, 1, 28);
+      if (c == 'f') note = chord_tone(chord, 2, lowest);
+      if (c == 't') note = chord_tone(chord, 1, lowest);
       float v = st % 4 == 0 ? 1.0f : 0.85f;
       bass_note(at(step_time(bar, st)), size_t(steps_len(len) * 0.9), note, v);
     }
@@ -750,7 +767,7 @@ RenderedTrack Renderer::run() {
   for (size_t i = 0; i < frames_; ++i) {
     float d = duck_[i];
     float dl = 1.0f - (1.0f - d) * 0.5f;  // the lead ducks half as much
-    float b = bass_[i] * d;
+    float b = bass_[i] * d + kickbus_[i];
     mix.l[i] = drums_.l[i] + b + music_.l[i] * d + lead_.l[i] * dl;
     mix.r[i] = drums_.r[i] + b + music_.r[i] * d + lead_.r[i] * dl;
   }

@@ -298,11 +298,11 @@ class OutputManagerImpl final : public OutputManager {
       json_builder_add_int_value(b, o->attempts);
       if (o->status == "retrying" && o->retry_at_us) {
         json_builder_set_member_name(b, "retry_in_s");
-        json_builder_add_double_value(b, std::max<gint64>(0, o->retry_at_us - now) / 1e6);
+        json_builder_add_int_value(b, (std::max<gint64>(0, o->retry_at_us - now) + kUs - 1) / kUs);
       }
       if (o->status == "live") {
         json_builder_set_member_name(b, "live_s");
-        json_builder_add_double_value(b, (now - o->live_since_us) / 1e6);
+        json_builder_add_int_value(b, (now - o->live_since_us) / kUs);
       }
       switch (o->spec.kind) {
         case OutputKind::Rtmp:
@@ -398,9 +398,18 @@ class OutputManagerImpl final : public OutputManager {
 
   void tick() {
     gint64 now = g_get_monotonic_time();
+    // A battle that is not playing (lobby, paused) sends nothing: no output can stall then.
+    GstState state = GST_STATE_NULL;
+    gst_element_get_state(GST_ELEMENT(pipeline_), &state, nullptr, 0);
+    bool playing = state == GST_STATE_PLAYING;
     for (auto& o : outputs_) {
       auto a = o->current;
       if (!a || a->tearing_down) continue;
+      if (!playing) {
+        a->started_us = now;
+        a->last_progress_us = now;
+        continue;
+      }
       guint64 n = a->sink_buffers.load();
       if (n != a->last_buffers) {
         a->last_buffers = n;

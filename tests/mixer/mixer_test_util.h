@@ -80,12 +80,17 @@ inline float peak(const Signal& s) {
   return p;
 }
 
-inline double max_step(const Signal& s, size_t from = 0, size_t to = SIZE_MAX) {
+inline double max_step(const Signal& s, size_t from = 0, size_t to = SIZE_MAX, size_t* where = nullptr) {
   to = std::min(to, frames_of(s));
   double m = 0;
   for (size_t i = from + 1; i < to; ++i)
-    for (int c = 0; c < kChannels; ++c)
-      m = std::max(m, static_cast<double>(std::fabs(s[i * kChannels + c] - s[(i - 1) * kChannels + c])));
+    for (int c = 0; c < kChannels; ++c) {
+      const double d = std::fabs(s[i * kChannels + c] - s[(i - 1) * kChannels + c]);
+      if (d > m) {
+        m = d;
+        if (where) *where = i;
+      }
+    }
   return m;
 }
 

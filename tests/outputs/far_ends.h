@@ -58,8 +58,9 @@ inline void write_file(const std::string& path, const std::string& text) {
 
 inline std::string read_file(const std::string& path) {
   gchar* text = nullptr;
-  if (!g_file_get_contents(path.c_str(), &text, nullptr, nullptr)) return "";
-  std::string s = text;
+  gsize len = 0;
+  if (!g_file_get_contents(path.c_str(), &text, &len, nullptr)) return "";
+  std::string s(text, len);
   g_free(text);
   return s;
 }

@@ -7,6 +7,7 @@
 #include <json-glib/json-glib.h>
 
 #include <atomic>
+#include <cstdio>
 #include <cmath>
 #include <functional>
 #include <memory>
@@ -185,6 +186,10 @@ class Battle {
 
 // The master makes 48000/256 = 187.5 buffers a second.
 constexpr double kBuffersPerSecond = 48000.0 / 256.0;
+// Longest pause allowed between two master buffers at the monitor while outputs fail or go away.
+// A tee held by an output would stall for seconds (a drain waits up to 3 s, a TCP connect longer);
+// 0.5 s leaves room for a shared, overloaded CI box descheduling the monitor thread.
+constexpr double kMaxGapMs = 500.0;
 
 void expect_aac_48k_stereo(const std::vector<ProbedStream>& streams, const std::string& raw) {
   const ProbedStream* a = find_stream(streams, "audio");
@@ -290,6 +295,29 @@ TEST(RtmpOutput, VideoTrackIsH264720p30WithAac) {
   EXPECT_EQ(v->width, 1280) << raw;
   EXPECT_EQ(v->height, 720) << raw;
   EXPECT_NEAR(v->frame_rate, 30.0, 1.0) << raw;
+
+  // One decoded frame: the overlays put white text in the top band (name, timer) and the bottom
+  // band (DJs, scores); the waveform of a 0.3 sine stays in the middle.
+  std::string dir = make_temp_dir("dju-frame-XXXXXX");
+  std::string frame = dir + "/frame.gray";
+  std::string out;
+  ASSERT_EQ(run_command({"ffmpeg", "-nostdin", "-v", "error", "-i", nginx.url("vid"), "-frames:v", "1", "-f",
+                         "rawvideo", "-pix_fmt", "gray", "-y", frame},
+                        &out, 20),
+            0)
+      << out;
+  std::string pixels = read_file(frame);
+  g_remove(frame.c_str());
+  g_rmdir(dir.c_str());
+  ASSERT_EQ(pixels.size(), 1280u * 720u);
+  auto bright = [&](int row0, int row1) {
+    int n = 0;
+    for (int y = row0; y < row1; ++y)
+      for (int x = 0; x < 1280; ++x) n += static_cast<unsigned char>(pixels[y * 1280 + x]) > 200;
+    return n;
+  };
+  EXPECT_GT(bright(0, 110), 2000) << "no title text";
+  EXPECT_GT(bright(640, 720), 2000) << "no score text";
   EXPECT_TRUE(battle.battle_errors().empty());
 }
 
@@ -435,7 +463,9 @@ TEST(OutputFaults, KillingNginxDisturbsNothingElseAndRtmpReconnects) {
   double got = static_cast<double>(battle.buffers() - before);
   // The master kept flowing at full rate with no hiccup while the RTMP branch died.
   EXPECT_GT(got, 0.95 * kBuffersPerSecond * elapsed) << got << " buffers in " << elapsed << " s";
-  EXPECT_LT(battle.max_gap_ms(), 100.0);
+  std::printf("[measure] nginx killed: master %.0f buffers in %.2f s (%.1f/s, expected %.1f/s), longest gap %.1f ms\n",
+              got, elapsed, got / elapsed, kBuffersPerSecond, battle.max_gap_ms());
+  EXPECT_LT(battle.max_gap_ms(), kMaxGapMs);
   EXPECT_NE(read_file(playlist), pl_before) << "HLS stopped writing segments";
   EXPECT_EQ(battle.status(hls), "live");
 
@@ -446,7 +476,8 @@ TEST(OutputFaults, KillingNginxDisturbsNothingElseAndRtmpReconnects) {
   EXPECT_GE(std::stoi(battle.field(rtmp, "attempts")), 2);
   std::string raw;
   expect_aac_48k_stereo(ffprobe_streams(nginx->url("fault"), &raw), raw);
-  EXPECT_LT(battle.max_gap_ms(), 100.0);
+  EXPECT_LT(battle.max_gap_ms(), kMaxGapMs);
+  std::printf("[measure] RTMP back after nginx restart; longest master gap overall %.1f ms\n", battle.max_gap_ms());
   EXPECT_TRUE(battle.battle_errors().empty()) << battle.battle_errors()[0];
 }
 
@@ -496,7 +527,8 @@ TEST(OutputRemoval, RemovingMidStreamIsCleanAndLeavesOthersRunning) {
                                 5));
   EXPECT_FALSE(g_file_test((battle.hls_root() + "/" + hls).c_str(), G_FILE_TEST_EXISTS));
   battle.spin(0.5);
-  EXPECT_LT(battle.max_gap_ms(), 100.0);
+  EXPECT_LT(battle.max_gap_ms(), kMaxGapMs);
+  std::printf("[measure] removal of two live outputs: longest master gap %.1f ms\n", battle.max_gap_ms());
   std::string raw;
   expect_aac_48k_stereo(ffprobe_streams("srt://127.0.0.1:" + std::to_string(port), &raw), raw);
   // The SRT port is free again once its output is removed.
@@ -504,5 +536,47 @@ TEST(OutputRemoval, RemovingMidStreamIsCleanAndLeavesOthersRunning) {
   ASSERT_TRUE(Battle::run_until([&] { return !battle.has_element("output-" + srt + "-1"); }, 5));
   std::string again = battle.add(R"({"kind":"srt","bind":"127.0.0.1","port":)" + std::to_string(port) + "}");
   EXPECT_NE(again, "");
+  EXPECT_TRUE(battle.battle_errors().empty());
+}
+
+static size_t count_entries(const char* dir) {
+  size_t n = 0;
+  GDir* d = g_dir_open(dir, 0, nullptr);
+  if (!d) return 0;
+  while (g_dir_read_name(d)) ++n;
+  g_dir_close(d);
+  return n;
+}
+
+TEST(OutputRemoval, AddRemoveCyclesLeaveNoThreadsOrSockets) {
+  Battle battle;
+  int port = free_udp_port();
+  auto cycle = [&](int i) {
+    std::string srt = battle.add(R"({"kind":"srt","bind":"127.0.0.1","port":)" + std::to_string(port) + "}");
+    std::string hls = battle.add(R"({"kind":"hls"})");
+    ASSERT_NE(srt, "") << i;
+    ASSERT_NE(hls, "") << i;
+    battle.spin(0.3);
+    EXPECT_TRUE(battle.manager().remove(srt));
+    EXPECT_TRUE(battle.manager().remove(hls));
+    ASSERT_TRUE(Battle::run_until([&] { return !battle.has_element("output-" + srt + "-1") &&
+                                               !battle.has_element("output-" + hls + "-1"); },
+                                  5))
+        << i;
+  };
+  cycle(0);  // the first cycle loads plugins and starts pools
+  battle.spin(0.5);
+  size_t fds = count_entries("/proc/self/fd");
+  size_t threads = count_entries("/proc/self/task");
+  for (int i = 1; i <= 12; ++i) cycle(i);
+  battle.spin(0.5);
+  size_t fds_after = count_entries("/proc/self/fd");
+  size_t threads_after = count_entries("/proc/self/task");
+  std::printf("[measure] 12 add/remove cycles: fds %zu -> %zu, threads %zu -> %zu\n", fds, fds_after, threads,
+              threads_after);
+  EXPECT_LE(fds_after, fds + 2);
+  EXPECT_LE(threads_after, threads + 2);
+  EXPECT_EQ(battle.count(), 0u);
+  EXPECT_EQ(count_entries(battle.hls_root().c_str()), 0u);
   EXPECT_TRUE(battle.battle_errors().empty());
 }

@@ -451,10 +451,13 @@ function wireMidiUi() {
 
 function wireKeyboard() {
   const held = new Set();
-  const isTyping = (t) => t.closest('input, select, textarea, [role=slider]');
+  // Shortcuts work everywhere except while typing; a focused knob/fader keeps the arrow keys it
+  // handles (it stops their propagation), a focused button keeps Space/Enter.
+  const isTyping = (t) => t.closest('input, select, textarea');
   document.addEventListener('keydown', (e) => {
     if (e.key === 'Escape' && mapper.learning) { mapper.stopLearn(); return; }
     if (e.ctrlKey || e.metaKey || e.altKey || isTyping(e.target)) return;
+    if ((e.key === ' ' || e.key === 'Enter') && e.target.closest('button')) return;
     const k = e.key.length === 1 ? e.key.toLowerCase() : e.key;
     if (held.has(k) && e.repeat) { e.preventDefault(); return; }
     const step = (p, d) => { const w = widgets.get(key(p)); const v = (state.get(key(p)) ?? w.def ?? 0) + d; w.set?.(v); setParam(p, Math.min(w.max ?? Infinity, Math.max(w.min ?? -Infinity, v))); };

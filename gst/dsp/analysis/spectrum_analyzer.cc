@@ -14,7 +14,7 @@ const float kSpectrumBandEdges[kNumBands + 1] = {20, 60, 250, 500, 2000, 4000, 8
 namespace {
 constexpr double kPi = 3.14159265358979323846;
 constexpr double kRolloffFraction = 0.85;
-constexpr double kChromaLowHz = 65.0;   // below, 4096-point bins are wider than a semitone
+constexpr double kChromaLowHz = 200.0;  // below, 4096-point bins are wider than a semitone
 constexpr double kChromaHighHz = 5000.0;
 constexpr double kDisplayLowHz = 20.0;
 constexpr double kDisplayHighHz = 20000.0;

@@ -34,6 +34,13 @@ inline void read_interp(const Track& t, double pos, float& l, float& r) {
   r = hermite(a[0][1], a[1][1], a[2][1], a[3][1], f);
 }
 
+// Where SoundTouch's output sits in its input, on average: output frame j plays input frame
+// j·tempo + stretch_offset(tau), tau being the time-stretch factor (tempo / pitch ratio).
+// WSOLA copies each 40 ms sequence at rate 1 and skips ahead between sequences, so a frame's
+// place inside its sequence shifts it by up to ±(tau−1)·20 ms around this mean. Measured with the
+// settings below on click tracks (tests/deck: KeylockPositionIsWhatIsHeard); 0 at tau = 1.
+inline double stretch_offset(double tau) { return (-1332.0 + 139.0 * tau) * (tau - 1.0); }
+
 }  // namespace
 
 DeckEngine::DeckEngine() {
@@ -51,7 +58,7 @@ DeckEngine::DeckEngine() {
   scratch_a_.assign(kMaxBlock * 2, 0.0f);
   scratch_b_.assign(kMaxBlock * 2, 0.0f);
   feed_buf_.assign(kFeedChunk * 2, 0.0f);
-  rates_.assign(kMaxBlock, 1.0f);
+  rates_.assign(kMaxBlock, 1.0);
 }
 
 DeckEngine::~DeckEngine() = default;
@@ -329,6 +336,11 @@ double DeckEngine::rate_target() const {
 
 void DeckEngine::update_rate_ramp() {
   rate_aim_ = rate_target();
+  if (cur_.kind == VoiceKind::Silent && old_.kind == VoiceKind::Silent) {  // nothing sounds: no ramp
+    rate_ = rate_aim_;
+    rate_left_ = 0;
+    return;
+  }
   rate_left_ = kRampFrames;
   rate_step_ = (rate_aim_ - rate_) / kRampFrames;
 }
@@ -362,7 +374,9 @@ DeckEngine::Voice DeckEngine::make_voice(double pos, bool sounding) {
   v.kind = VoiceKind::Stretch;
   v.st = old_.kind == VoiceKind::Stretch && old_.st == 0 ? 1 : 0;
   st_[v.st]->clear();
-  v.feed = pos - st_latency_;
+  const double pitch = (keylock_ ? 1.0 : rate_) * std::exp2(key_shift_ / 12.0);
+  v.feed = pos - stretch_offset(rate_ / pitch);
+  v.base = v.feed;
   return v;
 }
 
@@ -430,9 +444,9 @@ void DeckEngine::render(float* out, size_t n, int64_t time) {
   }
 }
 
-void DeckEngine::render_stretch(Voice& v, float* out, size_t n, float tempo) {
+void DeckEngine::render_stretch(Voice& v, float* out, size_t n, double tempo) {
   soundtouch::SoundTouch& st = *st_[v.st];
-  const double pitch = (keylock_ ? 1.0 : static_cast<double>(tempo)) * std::exp2(key_shift_ / 12.0);
+  const double pitch = (keylock_ ? 1.0 : tempo) * std::exp2(key_shift_ / 12.0);
   if (tempo != v.st_tempo) {
     st.setTempo(tempo / pitch);
     v.st_tempo = tempo;
@@ -456,10 +470,11 @@ void DeckEngine::render_stretch(Voice& v, float* out, size_t n, float tempo) {
     v.feed += kFeedChunk;
   }
   st.receiveSamples(out, static_cast<uint>(n));
-  v.pos += static_cast<double>(tempo) * static_cast<double>(n);
+  v.base += tempo * static_cast<double>(n);
+  v.pos = v.base + stretch_offset(tempo / pitch);
 }
 
-void DeckEngine::render_voice(Voice& v, float* out, size_t n, const float* rates, float block_rate) {
+void DeckEngine::render_voice(Voice& v, float* out, size_t n, const double* rates, double block_rate) {
   switch (v.kind) {
     case VoiceKind::Silent:
       std::memset(out, 0, n * 2 * sizeof(float));
@@ -493,7 +508,7 @@ void DeckEngine::render_block(float* out, size_t n) {
       rate_ += rate_step_;
       if (--rate_left_ == 0) rate_ = rate_aim_;
     }
-    rates_[j] = static_cast<float>(rate_);
+    rates_[j] = rate_;
   }
   const bool sounding = cur_.kind != VoiceKind::Silent;
   if (sounding && want_stretch() != (cur_.kind == VoiceKind::Stretch)) start_voice(true);
@@ -502,9 +517,9 @@ void DeckEngine::render_block(float* out, size_t n) {
   size_t done = 0;
   while (done < n) {
     const size_t m = n - done;
-    const float* rates = rates_.data() + done;
+    const double* rates = rates_.data() + done;
     const bool stretch = cur_.kind == VoiceKind::Stretch;
-    const float block_rate = rates[0];
+    const double block_rate = rates[0];
     enum { kNone, kLoop, kLoopBack, kEnd } event = kNone;
     size_t k = m;
     double p = cur_.pos;
@@ -531,7 +546,7 @@ void DeckEngine::render_block(float* out, size_t n) {
     if (xfade_left_ > 0) {
       float* o = scratch_b_.data();
       const size_t kx = std::min<size_t>(k, static_cast<size_t>(xfade_left_));
-      render_voice(old_, o, kx, rates, old_.kind == VoiceKind::Stretch ? static_cast<float>(old_.st_tempo) : block_rate);
+      render_voice(old_, o, kx, rates, old_.kind == VoiceKind::Stretch ? old_.st_tempo : block_rate);
       for (size_t j = 0; j < kx; ++j) {
         const float g_old = static_cast<float>(xfade_left_ - static_cast<int>(j)) / kCrossfadeFrames;
         dst[2 * j] = dst[2 * j] * (1.0f - g_old) + o[2 * j] * g_old;

@@ -117,13 +117,14 @@ class DeckEngine {
     double pos = 0.0;   // heard position
     int st = -1;        // SoundTouch instance (Stretch)
     double feed = 0.0;  // next frame to feed SoundTouch (Stretch)
+    double base = 0.0;  // Stretch: feed origin + frames consumed at the tempo so far
     double st_tempo = 0.0, st_pitch = 0.0;
   };
 
   // All below: mutex held.
   void render_block(float* out, size_t n);
-  void render_voice(Voice& v, float* out, size_t n, const float* rates, float block_rate);
-  void render_stretch(Voice& v, float* out, size_t n, float tempo);
+  void render_voice(Voice& v, float* out, size_t n, const double* rates, double block_rate);
+  void render_stretch(Voice& v, float* out, size_t n, double tempo);
   Voice make_voice(double pos, bool sounding);
   void jump(double pos);               // crossfaded
   void start_voice(bool sounding);     // play/pause/mode switch: crossfade to a fresh voice
@@ -172,9 +173,8 @@ class DeckEngine {
   int64_t time_ = 0;  // output frame after the last rendered one
 
   std::unique_ptr<soundtouch::SoundTouch> st_[2];
-  int st_latency_ = 0;  // frames of input to prime before the heard position
   std::vector<float> scratch_a_, scratch_b_, feed_buf_;
-  std::vector<float> rates_;
+  std::vector<double> rates_;
 };
 
 }  // namespace dju

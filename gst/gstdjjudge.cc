@@ -1,0 +1,521 @@
+/**
+ * SECTION:element-djjudge
+ * @title: djjudge
+ *
+ * The battle's judge. Each request sink pad `deck_%u` (deck_0 … deck_3) receives what one deck
+ * contributes to the master — after its EQ, channel fader and crossfader — so the judge hears what the
+ * audience hears. Pads are lined up by running time. The element finds each transition (the mix
+ * handing over from one deck to another: the blend starts when a second deck becomes audible next to
+ * the playing one, the handover when it gets louder, the end when the outgoing deck is gone) and
+ * scores it 0–100.
+ *
+ * Score: a weighted mean of beat alignment 30, tempo match 20, key compatibility 10, bass clash 15,
+ * level continuity 10, clipping 10 and phrase alignment 5, capped at 40 + 0.6 × min(beat alignment,
+ * tempo match) and at 50 + 0.5 × bass clash, so a trainwreck or a long bass clash is never rescued by
+ * clean levels. The same audio always gives the same score.
+ *
+ * Pad properties: `bpm` (the deck's tempo as played; 0 = measure it from the audio) and `key` (Camelot
+ * "8A" or a key name "A minor"; empty = measure it from the audio). The server knows both from the
+ * deck's analysis.
+ *
+ * Messages: element messages named `djjudge`:
+ *
+ * - `phase` (#gchararray): "live" while a blend is on (events "start", "progress" every second,
+ *   "handover"), "final" once per transition (event "end").
+ * - `event` (#gchararray): "start", "progress", "handover" or "end".
+ * - `incoming`, `outgoing` (#guint): pad indices (deck_N → N) of the deck coming in and going out.
+ * - `running-time` (#guint64): when the message was made; `start-time`, `handover-time` (or
+ *   GST_CLOCK_TIME_NONE before the handover), `end-time` (#guint64): running times of the blend.
+ * - `score` (#gdouble): 0–100 (so far, for live messages).
+ * - `beat-alignment`, `tempo-match`, `key-compatibility`, `bass-clash`, `level-continuity`,
+ *   `clipping`, `phrase-alignment` (#gdouble): the breakdown, each 0–100.
+ * - `weakest` (#gchararray): name of the weakest part below 80 (as above), or "".
+ * - `feedback` (#gchararray): one plain sentence per weakness, weakest first, or praise.
+ * - `hint` (#gchararray): what to do right now (live messages; also set on final ones).
+ * - `phase-error-ms` (#gdouble): mean absolute offset between the decks' beats while both were heard;
+ *   `phase-offset-ms` (#gdouble): the latest signed offset (+ = incoming late);
+ *   `phase-measurements` (#gint).
+ * - `incoming-bpm`, `outgoing-bpm`, `tempo-difference` (#gdouble, BPM and percent).
+ * - `incoming-key`, `outgoing-key` (#gchararray): Camelot codes, "?" when unknown.
+ * - `bass-clash-seconds` (#gdouble): time with both bass bands full.
+ * - `loudness-before`, `loudness-after` (#gdouble, LUFS, EBU R128 short-term of the sum),
+ *   `loudness-jump`, `loudness-dip` (#gdouble, LU against the louder / quieter of before and after).
+ * - `clipped-percent` (#gdouble), `peak` (#gdouble, dBFS of the sum).
+ * - `phrase-offset` (#gdouble): beats between the blend's start and the nearest 16-bar boundary of the
+ *   outgoing track (counted from when that deck started playing).
+ *
+ * ## Example launch line
+ * |[
+ * gst-launch-1.0 -m djjudge name=j \
+ *   filesrc location=a.flac ! decodebin ! audioconvert ! audioresample ! j.deck_0 \
+ *   filesrc location=b.flac ! decodebin ! audioconvert ! audioresample ! volume volume=0 ! j.deck_1
+ * ]|
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include "gstdjjudge.h"
+
+#include <array>
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "analysis/transition_judge.h"
+
+GST_DEBUG_CATEGORY_STATIC(gst_dj_judge_debug);
+#define GST_CAT_DEFAULT gst_dj_judge_debug
+
+#define JUDGE_RATE 48000
+#define JUDGE_CAPS \
+  "audio/x-raw, format = (string) " GST_AUDIO_NE_F32 ", rate = (int) 48000, channels = (int) 2, " \
+  "layout = (string) interleaved"
+#ifndef GST_AUDIO_NE_F32
+#if G_BYTE_ORDER == G_LITTLE_ENDIAN
+#define GST_AUDIO_NE_F32 "F32LE"
+#else
+#define GST_AUDIO_NE_F32 "F32BE"
+#endif
+#endif
+
+static constexpr int kMaxDecks = dju::TransitionJudge::kMaxDecks;
+static constexpr int64_t kRingFrames = 1 << 16;  // 1.4 s per deck: how far one pad may run ahead
+static constexpr int64_t kChunk = 4096;
+
+/* ---------------- pad ---------------- */
+
+enum { PROP_PAD_0, PROP_PAD_BPM, PROP_PAD_KEY };
+
+struct _GstDjJudgePad {
+  GstPad parent;
+  // GST_OBJECT_LOCK
+  gdouble bpm;
+  gchar* key;
+};
+
+G_DEFINE_TYPE(GstDjJudgePad, gst_dj_judge_pad, GST_TYPE_PAD);
+
+static void gst_dj_judge_pad_set_property(GObject* object, guint id, const GValue* value, GParamSpec* pspec) {
+  GstDjJudgePad* pad = GST_DJ_JUDGE_PAD(object);
+  GST_OBJECT_LOCK(pad);
+  switch (id) {
+    case PROP_PAD_BPM:
+      pad->bpm = g_value_get_double(value);
+      break;
+    case PROP_PAD_KEY:
+      g_free(pad->key);
+      pad->key = g_value_dup_string(value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec);
+  }
+  GST_OBJECT_UNLOCK(pad);
+}
+
+static void gst_dj_judge_pad_get_property(GObject* object, guint id, GValue* value, GParamSpec* pspec) {
+  GstDjJudgePad* pad = GST_DJ_JUDGE_PAD(object);
+  GST_OBJECT_LOCK(pad);
+  switch (id) {
+    case PROP_PAD_BPM:
+      g_value_set_double(value, pad->bpm);
+      break;
+    case PROP_PAD_KEY:
+      g_value_set_string(value, pad->key ? pad->key : "");
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec);
+  }
+  GST_OBJECT_UNLOCK(pad);
+}
+
+static void gst_dj_judge_pad_finalize(GObject* object) {
+  g_free(GST_DJ_JUDGE_PAD(object)->key);
+  G_OBJECT_CLASS(gst_dj_judge_pad_parent_class)->finalize(object);
+}
+
+static void gst_dj_judge_pad_class_init(GstDjJudgePadClass* klass) {
+  GObjectClass* gobject_class = G_OBJECT_CLASS(klass);
+  gobject_class->set_property = gst_dj_judge_pad_set_property;
+  gobject_class->get_property = gst_dj_judge_pad_get_property;
+  gobject_class->finalize = gst_dj_judge_pad_finalize;
+  g_object_class_install_property(
+      gobject_class, PROP_PAD_BPM,
+      g_param_spec_double("bpm", "BPM", "The deck's tempo as played (0 = measure it from the audio)", 0.0, 400.0,
+                          0.0, static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS)));
+  g_object_class_install_property(
+      gobject_class, PROP_PAD_KEY,
+      g_param_spec_string("key", "Key", "The deck's key, Camelot (\"8A\") or a name (\"A minor\"); empty = measure",
+                          "", static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS)));
+}
+
+static void gst_dj_judge_pad_init(GstDjJudgePad* pad) {
+  pad->bpm = 0.0;
+  pad->key = nullptr;
+}
+
+/* ---------------- element ---------------- */
+
+struct DeckInput {
+  GstDjJudgePad* pad = nullptr;  // weak; set while requested
+  bool started = false;          // received audio since the last flush
+  bool eos = false;
+  int64_t write_pos = 0;         // judge frame index of the next frame to write
+  GstSegment segment;
+  std::vector<float> ring = std::vector<float>(2 * kRingFrames, 0.0f);
+  std::vector<float> chunk = std::vector<float>(2 * kChunk, 0.0f);
+};
+
+struct GstDjJudgePrivate {
+  std::mutex lock;  // everything below; held by a streaming thread only while it writes or judges a chunk
+  std::condition_variable cond;
+  std::array<DeckInput, kMaxDecks> decks;
+  dju::TransitionJudge judge{JUDGE_RATE, kMaxDecks};
+  bool have_origin = false;
+  GstClockTime origin = 0;  // running time of judge frame 0
+  int64_t processed = 0;    // judge frames done
+  bool flushing = false;
+  bool eos_posted = false;
+};
+
+struct _GstDjJudge {
+  GstElement parent;
+  GstDjJudgePrivate* priv;
+};
+
+G_DEFINE_TYPE(GstDjJudge, gst_dj_judge, GST_TYPE_ELEMENT);
+GST_ELEMENT_REGISTER_DEFINE(djjudge, "djjudge", GST_RANK_NONE, GST_TYPE_DJ_JUDGE);
+
+static GstStaticPadTemplate sink_template =
+    GST_STATIC_PAD_TEMPLATE("deck_%u", GST_PAD_SINK, GST_PAD_REQUEST, GST_STATIC_CAPS(JUDGE_CAPS));
+
+static int pad_index(GstDjJudge* self, GstPad* pad) {
+  for (int i = 0; i < kMaxDecks; ++i)
+    if (self->priv->decks[i].pad == GST_DJ_JUDGE_PAD(pad)) return i;
+  return -1;
+}
+
+static GstMessage* report_message(GstDjJudge* self, const dju::JudgeReport& r, GstClockTime origin) {
+  auto rt = [&](double s) -> guint64 {
+    return s < 0 ? GST_CLOCK_TIME_NONE : origin + static_cast<guint64>(s * GST_SECOND + 0.5);
+  };
+  char kin[8], kout[8];
+  dju::camelot_format(r.incoming_key, kin, sizeof kin);
+  dju::camelot_format(r.outgoing_key, kout, sizeof kout);
+  GstStructure* s = gst_structure_new(
+      "djjudge", "phase", G_TYPE_STRING, r.final ? "final" : "live", "event", G_TYPE_STRING, r.event, "incoming",
+      G_TYPE_UINT, static_cast<guint>(r.incoming), "outgoing", G_TYPE_UINT, static_cast<guint>(r.outgoing),
+      "running-time", G_TYPE_UINT64, rt(r.now_s), "start-time", G_TYPE_UINT64, rt(r.start_s), "handover-time",
+      G_TYPE_UINT64, rt(r.handover_s), "end-time", G_TYPE_UINT64, rt(r.end_s), "score", G_TYPE_DOUBLE, r.score,
+      "beat-alignment", G_TYPE_DOUBLE, r.parts.beat, "tempo-match", G_TYPE_DOUBLE, r.parts.tempo,
+      "key-compatibility", G_TYPE_DOUBLE, r.parts.key, "bass-clash", G_TYPE_DOUBLE, r.parts.bass,
+      "level-continuity", G_TYPE_DOUBLE, r.parts.level, "clipping", G_TYPE_DOUBLE, r.parts.clipping,
+      "phrase-alignment", G_TYPE_DOUBLE, r.parts.phrase, "weakest", G_TYPE_STRING, r.weakest, "feedback",
+      G_TYPE_STRING, r.feedback, "hint", G_TYPE_STRING, r.hint, "phase-error-ms", G_TYPE_DOUBLE, r.phase_error_ms,
+      "phase-offset-ms", G_TYPE_DOUBLE, r.phase_offset_ms, "phase-measurements", G_TYPE_INT, r.phase_measurements,
+      "incoming-bpm", G_TYPE_DOUBLE, r.incoming_bpm, "outgoing-bpm", G_TYPE_DOUBLE, r.outgoing_bpm,
+      "tempo-difference", G_TYPE_DOUBLE, r.tempo_diff_pct, "incoming-key", G_TYPE_STRING, kin, "outgoing-key",
+      G_TYPE_STRING, kout, "bass-clash-seconds", G_TYPE_DOUBLE, r.bass_clash_s, "loudness-before", G_TYPE_DOUBLE,
+      r.loudness_before, "loudness-after", G_TYPE_DOUBLE, r.loudness_after, "loudness-jump", G_TYPE_DOUBLE,
+      r.loudness_jump_lu, "loudness-dip", G_TYPE_DOUBLE, r.loudness_dip_lu, "clipped-percent", G_TYPE_DOUBLE,
+      r.clipped_pct, "peak", G_TYPE_DOUBLE, r.peak_dbfs, "phrase-offset", G_TYPE_DOUBLE, r.phrase_offset_beats,
+      NULL);
+  return gst_message_new_element(GST_OBJECT(self), s);
+}
+
+using ReportBatch = std::vector<dju::JudgeReport>;
+
+// Judges every frame that all running pads have delivered (or, with `force`, up to `upto` treating
+// missing audio as silence). Called with the lock held; reports are collected for posting after unlock.
+static void judge_available(GstDjJudgePrivate* p, bool force, int64_t upto, ReportBatch& out) {
+  int64_t end = INT64_MAX;
+  int64_t any_end = p->processed;
+  bool any = false;
+  for (auto& d : p->decks) {
+    if (!d.pad || !d.started) continue;
+    any_end = std::max(any_end, d.write_pos);
+    if (d.eos) continue;
+    end = std::min(end, d.write_pos);
+    any = true;
+  }
+  if (!any) end = any_end;
+  if (force) end = std::max(end, upto);
+  // Known tempo/key from the pads.
+  for (int i = 0; i < kMaxDecks; ++i) {
+    DeckInput& d = p->decks[i];
+    if (!d.pad) continue;
+    dju::JudgeDeckHints h;
+    GST_OBJECT_LOCK(d.pad);
+    h.bpm = d.pad->bpm;
+    h.key = dju::parse_key(d.pad->key);
+    GST_OBJECT_UNLOCK(d.pad);
+    p->judge.set_hints(i, h);
+  }
+  while (p->processed < end) {
+    const int64_t n = std::min(kChunk, end - p->processed);
+    const float* ptrs[kMaxDecks] = {nullptr};
+    for (int i = 0; i < kMaxDecks; ++i) {
+      DeckInput& d = p->decks[i];
+      if (!d.pad || !d.started) continue;
+      for (int64_t f = 0; f < n; ++f) {
+        const int64_t idx = p->processed + f;
+        const bool have = idx < d.write_pos;
+        const float* src = &d.ring[2 * static_cast<size_t>(idx % kRingFrames)];
+        d.chunk[2 * f] = have ? src[0] : 0.0f;
+        d.chunk[2 * f + 1] = have ? src[1] : 0.0f;
+      }
+      ptrs[i] = d.chunk.data();
+    }
+    p->judge.process(ptrs, static_cast<size_t>(n));
+    p->processed += n;
+    dju::JudgeReport r;
+    while (p->judge.pop_report(r)) out.push_back(r);
+  }
+}
+
+static void post_reports(GstDjJudge* self, const ReportBatch& reports, GstClockTime origin) {
+  for (const auto& r : reports) {
+    GST_LOG_OBJECT(self, "%s %s: score %.1f", r.final ? "final" : "live", r.event, r.score);
+    gst_element_post_message(GST_ELEMENT(self), report_message(self, r, origin));
+  }
+}
+
+static GstFlowReturn gst_dj_judge_chain(GstPad* pad, GstObject* parent, GstBuffer* buf) {
+  GstDjJudge* self = GST_DJ_JUDGE(parent);
+  GstDjJudgePrivate* p = self->priv;
+  ReportBatch reports;
+  GstClockTime origin;
+  GstMapInfo map;
+  if (!gst_buffer_map(buf, &map, GST_MAP_READ)) {
+    gst_buffer_unref(buf);
+    return GST_FLOW_ERROR;
+  }
+  const float* data = reinterpret_cast<const float*>(map.data);
+  const int64_t frames = static_cast<int64_t>(map.size / (2 * sizeof(float)));
+  {
+    std::unique_lock<std::mutex> lk(p->lock);
+    const int idx = pad_index(self, pad);
+    if (idx < 0 || p->flushing) {
+      lk.unlock();
+      gst_buffer_unmap(buf, &map);
+      gst_buffer_unref(buf);
+      return idx < 0 ? GST_FLOW_NOT_LINKED : GST_FLOW_FLUSHING;
+    }
+    DeckInput& d = p->decks[idx];
+    GstClockTime rt = gst_segment_to_running_time(&d.segment, GST_FORMAT_TIME, GST_BUFFER_PTS(buf));
+    if (!p->have_origin && GST_CLOCK_TIME_IS_VALID(rt)) {
+      p->origin = rt;
+      p->have_origin = true;
+    }
+    if (!d.started || GST_BUFFER_FLAG_IS_SET(buf, GST_BUFFER_FLAG_DISCONT)) {
+      int64_t pos = p->processed;
+      if (GST_CLOCK_TIME_IS_VALID(rt) && rt >= p->origin)
+        pos = static_cast<int64_t>(gst_util_uint64_scale_round(rt - p->origin, JUDGE_RATE, GST_SECOND));
+      if (!d.started || pos > d.write_pos) d.write_pos = pos;
+      d.started = true;
+    }
+    int64_t off = 0;
+    if (d.write_pos < p->processed) {  // late audio: the judge has moved on
+      off = std::min(frames, p->processed - d.write_pos);
+      d.write_pos += off;
+    }
+    while (off < frames) {
+      const int64_t space = kRingFrames - (d.write_pos - p->processed);
+      if (space <= 0) {
+        judge_available(p, false, 0, reports);
+        if (kRingFrames - (d.write_pos - p->processed) > 0) continue;
+        // This pad is a ring ahead of another: wait for it, then carry on without it (live safety).
+        p->cond.notify_all();
+        if (p->cond.wait_for(lk, std::chrono::seconds(1)) == std::cv_status::timeout || p->flushing) {
+          if (p->flushing) break;
+          judge_available(p, true, d.write_pos - kRingFrames / 2, reports);
+        }
+        continue;
+      }
+      const int64_t n = std::min(space, frames - off);
+      for (int64_t f = 0; f < n; ++f) {
+        float* dst = &d.ring[2 * static_cast<size_t>((d.write_pos + f) % kRingFrames)];
+        dst[0] = data[2 * (off + f)];
+        dst[1] = data[2 * (off + f) + 1];
+      }
+      d.write_pos += n;
+      off += n;
+    }
+    judge_available(p, false, 0, reports);
+    p->cond.notify_all();
+    origin = p->origin;
+  }
+  gst_buffer_unmap(buf, &map);
+  gst_buffer_unref(buf);
+  post_reports(self, reports, origin);
+  return GST_FLOW_OK;
+}
+
+static gboolean gst_dj_judge_sink_event(GstPad* pad, GstObject* parent, GstEvent* event) {
+  GstDjJudge* self = GST_DJ_JUDGE(parent);
+  GstDjJudgePrivate* p = self->priv;
+  ReportBatch reports;
+  GstClockTime origin = 0;
+  bool post_eos = false;
+  switch (GST_EVENT_TYPE(event)) {
+    case GST_EVENT_SEGMENT: {
+      std::lock_guard<std::mutex> lk(p->lock);
+      const int idx = pad_index(self, pad);
+      if (idx >= 0) gst_event_copy_segment(event, &p->decks[idx].segment);
+      break;
+    }
+    case GST_EVENT_FLUSH_START: {
+      std::lock_guard<std::mutex> lk(p->lock);
+      p->flushing = true;
+      p->cond.notify_all();
+      break;
+    }
+    case GST_EVENT_FLUSH_STOP: {
+      std::lock_guard<std::mutex> lk(p->lock);
+      p->flushing = false;
+      const int idx = pad_index(self, pad);
+      if (idx >= 0) {
+        p->decks[idx].started = false;
+        p->decks[idx].eos = false;
+        gst_segment_init(&p->decks[idx].segment, GST_FORMAT_TIME);
+      }
+      p->eos_posted = false;
+      break;
+    }
+    case GST_EVENT_EOS: {
+      std::lock_guard<std::mutex> lk(p->lock);
+      const int idx = pad_index(self, pad);
+      if (idx >= 0) p->decks[idx].eos = true;
+      judge_available(p, false, 0, reports);
+      bool all = true;
+      for (auto& d : p->decks)
+        if (d.pad && !d.eos) all = false;
+      if (all && !p->eos_posted) {
+        p->judge.finish();
+        dju::JudgeReport r;
+        while (p->judge.pop_report(r)) reports.push_back(r);
+        p->eos_posted = true;
+        post_eos = true;
+      }
+      p->cond.notify_all();
+      origin = p->origin;
+      break;
+    }
+    default:
+      break;
+  }
+  post_reports(self, reports, origin);
+  if (post_eos) {
+    GstMessage* m = gst_message_new_eos(GST_OBJECT(self));
+    gst_message_set_seqnum(m, gst_event_get_seqnum(event));
+    gst_element_post_message(GST_ELEMENT(self), m);
+  }
+  // A sink: serialized events end here; CAPS and the like are accepted by the template.
+  if (GST_EVENT_TYPE(event) == GST_EVENT_CAPS) {
+    gst_event_unref(event);
+    return TRUE;
+  }
+  return gst_pad_event_default(pad, parent, event);
+}
+
+static GstPad* gst_dj_judge_request_new_pad(GstElement* element, GstPadTemplate* templ, const gchar* name,
+                                            const GstCaps* /*caps*/) {
+  GstDjJudge* self = GST_DJ_JUDGE(element);
+  GstDjJudgePrivate* p = self->priv;
+  int idx = -1;
+  {
+    std::lock_guard<std::mutex> lk(p->lock);
+    if (name && sscanf(name, "deck_%d", &idx) == 1) {
+      if (idx < 0 || idx >= kMaxDecks || p->decks[idx].pad) idx = -1;
+    } else {
+      for (int i = 0; i < kMaxDecks && idx < 0; ++i)
+        if (!p->decks[i].pad) idx = i;
+    }
+  }
+  if (idx < 0) {
+    GST_WARNING_OBJECT(self, "no free deck pad for %s (deck_0 … deck_%d)", name ? name : "(any)", kMaxDecks - 1);
+    return nullptr;
+  }
+  gchar* pad_name = g_strdup_printf("deck_%d", idx);
+  GstPad* pad = GST_PAD(g_object_new(GST_TYPE_DJ_JUDGE_PAD, "name", pad_name, "direction", GST_PAD_SINK, "template",
+                                     templ, NULL));
+  g_free(pad_name);
+  gst_pad_set_chain_function(pad, GST_DEBUG_FUNCPTR(gst_dj_judge_chain));
+  gst_pad_set_event_function(pad, GST_DEBUG_FUNCPTR(gst_dj_judge_sink_event));
+  GST_PAD_SET_ACCEPT_TEMPLATE(pad);
+  {
+    std::lock_guard<std::mutex> lk(p->lock);
+    DeckInput& d = p->decks[idx];
+    d.pad = GST_DJ_JUDGE_PAD(pad);
+    d.started = false;
+    d.eos = false;
+    gst_segment_init(&d.segment, GST_FORMAT_TIME);
+  }
+  gst_element_add_pad(element, pad);
+  return pad;
+}
+
+static void gst_dj_judge_release_pad(GstElement* element, GstPad* pad) {
+  GstDjJudge* self = GST_DJ_JUDGE(element);
+  {
+    std::lock_guard<std::mutex> lk(self->priv->lock);
+    const int idx = pad_index(self, pad);
+    if (idx >= 0) {
+      self->priv->decks[idx].pad = nullptr;
+      self->priv->decks[idx].started = false;
+    }
+    self->priv->cond.notify_all();
+  }
+  gst_element_remove_pad(element, pad);
+}
+
+static GstStateChangeReturn gst_dj_judge_change_state(GstElement* element, GstStateChange transition) {
+  GstDjJudge* self = GST_DJ_JUDGE(element);
+  GstDjJudgePrivate* p = self->priv;
+  if (transition == GST_STATE_CHANGE_READY_TO_PAUSED || transition == GST_STATE_CHANGE_PAUSED_TO_READY) {
+    std::lock_guard<std::mutex> lk(p->lock);
+    p->judge.reset();
+    p->have_origin = false;
+    p->processed = 0;
+    p->flushing = transition == GST_STATE_CHANGE_PAUSED_TO_READY;
+    p->eos_posted = false;
+    for (auto& d : p->decks) {
+      d.started = false;
+      d.eos = false;
+      d.write_pos = 0;
+      gst_segment_init(&d.segment, GST_FORMAT_TIME);
+    }
+    p->cond.notify_all();
+  }
+  return GST_ELEMENT_CLASS(gst_dj_judge_parent_class)->change_state(element, transition);
+}
+
+static void gst_dj_judge_finalize(GObject* object) {
+  delete GST_DJ_JUDGE(object)->priv;
+  G_OBJECT_CLASS(gst_dj_judge_parent_class)->finalize(object);
+}
+
+static void gst_dj_judge_class_init(GstDjJudgeClass* klass) {
+  GObjectClass* gobject_class = G_OBJECT_CLASS(klass);
+  GstElementClass* element_class = GST_ELEMENT_CLASS(klass);
+  GST_DEBUG_CATEGORY_INIT(gst_dj_judge_debug, "djjudge", 0, "DJ Universe transition judge");
+  gobject_class->finalize = gst_dj_judge_finalize;
+  gst_element_class_add_static_pad_template_with_gtype(element_class, &sink_template, GST_TYPE_DJ_JUDGE_PAD);
+  gst_element_class_set_static_metadata(element_class, "DJ transition judge", "Sink/Analyzer/Audio",
+                                        "Finds each transition between decks and scores it 0-100 with a breakdown "
+                                        "and plain-language feedback",
+                                        "DJ Universe");
+  element_class->request_new_pad = GST_DEBUG_FUNCPTR(gst_dj_judge_request_new_pad);
+  element_class->release_pad = GST_DEBUG_FUNCPTR(gst_dj_judge_release_pad);
+  element_class->change_state = GST_DEBUG_FUNCPTR(gst_dj_judge_change_state);
+  gst_type_mark_as_plugin_api(GST_TYPE_DJ_JUDGE_PAD, static_cast<GstPluginAPIFlags>(0));
+}
+
+static void gst_dj_judge_init(GstDjJudge* self) {
+  self->priv = new GstDjJudgePrivate();
+  GST_OBJECT_FLAG_SET(self, GST_ELEMENT_FLAG_SINK);
+}

@@ -1,0 +1,195 @@
+// djjudge on transitions rendered here: a clean blend, a late incoming deck, a tempo mismatch, a bass
+// clash, a key clash and a phase-error sweep. Each runs on demo-library tracks (decoded from
+// build/demo) and on synthetic tracks built by the test.
+#include <gst/gst.h>
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <map>
+#include <memory>
+
+#include "mix_render.h"
+
+using namespace dju_test;
+
+namespace {
+
+struct Library {
+  Track out;       // A minor, 124 BPM (8A)
+  Track in;        // E minor, 124 BPM (9A): one hour away
+  Track tritone;   // D#/Eb minor (2A): six hours away, played at 124 BPM
+  double tritone_rate = 1.0;
+};
+
+const Library* library(const std::string& which) {
+  static std::map<std::string, std::unique_ptr<Library>> cache;
+  auto it = cache.find(which);
+  if (it != cache.end()) return it->second.get();
+  auto lib = std::make_unique<Library>();
+  if (which == "demo") {
+    if (!demo_available()) return nullptr;
+    lib->out = demo_track("house-124-am");
+    lib->in = demo_track("house-124-em");
+    lib->tritone = demo_track("techhouse-126-ebm");
+    lib->tritone_rate = lib->out.bpm / lib->tritone.bpm;  // varispeed down to 124 BPM (-0.28 semitone)
+    if (lib->out.stereo.empty() || lib->in.stereo.empty() || lib->tritone.stereo.empty()) return nullptr;
+  } else {
+    lib->out = synth_track("synth-124-am", 124.0, 9, 75.0, 1);
+    lib->in = synth_track("synth-124-em", 124.0, 4, 45.0, 2);
+    lib->tritone = synth_track("synth-124-ebm", 124.0, 3, 45.0, 3);
+  }
+  return (cache[which] = std::move(lib)).get();
+}
+
+BlendPlan clean_plan(const Library& lib) {
+  BlendPlan p;
+  p.blend_start_s = 64 * 60.0 / lib.out.bpm;  // the outgoing track's next 16-bar phrase
+  return p;
+}
+
+double field(const GstStructure* s, const char* name) {
+  double v = NAN;
+  if (s) gst_structure_get_double(s, name, &v);
+  return v;
+}
+
+std::string text(const GstStructure* s, const char* name) {
+  const char* v = s ? gst_structure_get_string(s, name) : nullptr;
+  return v ? v : "";
+}
+
+class DjJudge : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    lib_ = library(GetParam());
+    if (!lib_) GTEST_SKIP() << "demo library not built (build/demo/manifest.json missing)";
+  }
+  void TearDown() override { free_all(msgs_); }
+  const GstStructure* judge(const RenderedMix& mix, PadHints h0 = {}, PadHints h1 = {}) {
+    free_all(msgs_);
+    msgs_ = run_djjudge(mix, h0, h1);
+    const GstStructure* f = final_report(msgs_);
+    std::printf("[%s] %s\n", GetParam().c_str(), describe(f).c_str());
+    return f;
+  }
+  const Library* lib_ = nullptr;
+  std::vector<GstStructure*> msgs_;
+};
+
+}  // namespace
+
+TEST_P(DjJudge, CleanBlendScoresHigh) {
+  const GstStructure* f = judge(render_blend(lib_->out, lib_->in, clean_plan(*lib_)));
+  ASSERT_NE(f, nullptr);
+  guint in = 9, out = 9;
+  gst_structure_get_uint(f, "incoming", &in);
+  gst_structure_get_uint(f, "outgoing", &out);
+  EXPECT_EQ(in, 1u);
+  EXPECT_EQ(out, 0u);
+  EXPECT_GE(field(f, "score"), 85.0);
+  EXPECT_LT(field(f, "phase-error-ms"), 10.0);
+  EXPECT_NEAR(field(f, "incoming-bpm"), 124.0, 0.5);
+  EXPECT_NEAR(field(f, "outgoing-bpm"), 124.0, 0.5);
+  EXPECT_LT(field(f, "bass-clash-seconds"), 1.5);
+  EXPECT_EQ(text(f, "outgoing-key"), "8A");
+  EXPECT_EQ(text(f, "incoming-key"), "9A");
+  // Live messages came before the final one, naming the same decks.
+  int live = 0;
+  for (auto* s : msgs_)
+    if (text(s, "phase") == "live") ++live;
+  EXPECT_GE(live, 5);
+  // Blend start on the phrase, handover within the blend.
+  guint64 start = 0, handover = 0, end = 0;
+  gst_structure_get_uint64(f, "start-time", &start);
+  gst_structure_get_uint64(f, "handover-time", &handover);
+  gst_structure_get_uint64(f, "end-time", &end);
+  EXPECT_NEAR(start / 1e9, clean_plan(*lib_).blend_start_s, 0.3);
+  EXPECT_GT(handover, start);
+  EXPECT_GT(end, handover);
+  RecordProperty("score", std::to_string(field(f, "score")));
+}
+
+TEST_P(DjJudge, IncomingEighthBeatLateIsABeatAlignmentProblem) {
+  BlendPlan p = clean_plan(*lib_);
+  p.incoming_late_s = 60.0 / lib_->out.bpm / 8;
+  const GstStructure* f = judge(render_blend(lib_->out, lib_->in, p));
+  ASSERT_NE(f, nullptr);
+  EXPECT_LE(field(f, "score"), 60.0);
+  EXPECT_EQ(text(f, "weakest"), "beat-alignment");
+  EXPECT_NE(text(f, "feedback").find("Beats were"), std::string::npos);
+  EXPECT_NEAR(field(f, "phase-error-ms"), p.incoming_late_s * 1000, 12.0);
+}
+
+TEST_P(DjJudge, FourPercentTempoMismatchScoresLow) {
+  BlendPlan p = clean_plan(*lib_);
+  p.incoming_rate = 1.04;
+  const GstStructure* f = judge(render_blend(lib_->out, lib_->in, p));
+  ASSERT_NE(f, nullptr);
+  EXPECT_LE(field(f, "score"), 50.0);
+  EXPECT_NEAR(field(f, "tempo-difference"), 4.0, 0.5);
+  EXPECT_LT(field(f, "tempo-match"), 20.0);
+  EXPECT_NE(text(f, "feedback").find("Tempos differ"), std::string::npos);
+}
+
+TEST_P(DjJudge, EightSecondsOfBothBassesIsABassClash) {
+  // The incoming deck slams in with full bass; the outgoing keeps its bass for 8 s more, then cuts.
+  BlendPlan p = clean_plan(*lib_);
+  const double beat = 60.0 / lib_->out.bpm;
+  p.fade_in_beats = 0.25;
+  p.bass_swap = false;
+  p.swap_after_beats = 8.0 / beat;
+  p.fade_out_beats = 0.25;
+  const GstStructure* f = judge(render_blend(lib_->out, lib_->in, p));
+  ASSERT_NE(f, nullptr);
+  EXPECT_NEAR(field(f, "bass-clash-seconds"), 8.0, 1.5);
+  EXPECT_LT(field(f, "bass-clash"), 20.0);
+  EXPECT_NE(text(f, "feedback").find("Bass clash"), std::string::npos);
+  EXPECT_LE(field(f, "score"), 60.0);
+}
+
+TEST_P(DjJudge, TritoneKeyClashLowersTheKeyScore) {
+  const GstStructure* good = judge(render_blend(lib_->out, lib_->in, clean_plan(*lib_)));
+  ASSERT_NE(good, nullptr);
+  const double good_key = field(good, "key-compatibility");
+  const double good_score = field(good, "score");
+  BlendPlan p = clean_plan(*lib_);
+  p.incoming_rate = lib_->tritone_rate;
+  const GstStructure* bad = judge(render_blend(lib_->out, lib_->tritone, p));
+  ASSERT_NE(bad, nullptr);
+  EXPECT_EQ(text(bad, "incoming-key"), "2A");
+  EXPECT_LT(field(bad, "key-compatibility"), good_key - 50);
+  EXPECT_LT(field(bad, "score"), good_score);
+  EXPECT_NE(text(bad, "feedback").find("Keys clash"), std::string::npos);
+  // Known keys on the pads give the same verdict without listening.
+  const GstStructure* told = judge(render_blend(lib_->out, lib_->tritone, p), {124.0, "8A"}, {124.0, "D# minor"});
+  ASSERT_NE(told, nullptr);
+  EXPECT_EQ(field(told, "key-compatibility"), 0.0);
+}
+
+TEST_P(DjJudge, ScoreNeverRisesAsPhaseErrorGrows) {
+  const double beat = 60.0 / lib_->out.bpm;
+  double last = 101.0;
+  for (double frac : {0.0, 1.0 / 64, 1.0 / 32, 3.0 / 64, 1.0 / 16, 3.0 / 32, 1.0 / 8, 3.0 / 16, 1.0 / 4}) {
+    BlendPlan p = clean_plan(*lib_);
+    p.incoming_late_s = frac * beat;
+    const GstStructure* f = judge(render_blend(lib_->out, lib_->in, p));
+    ASSERT_NE(f, nullptr);
+    const double score = field(f, "score");
+    std::printf("  offset %.1f ms: score %.1f (beat %.1f, error %.1f ms)\n", frac * beat * 1000, score,
+                field(f, "beat-alignment"), field(f, "phase-error-ms"));
+    EXPECT_LE(score, last) << "at " << frac << " beat";
+    last = score;
+  }
+}
+
+TEST_P(DjJudge, SameAudioSameScore) {
+  BlendPlan p = clean_plan(*lib_);
+  p.incoming_late_s = 0.02;
+  auto mix = render_blend(lib_->out, lib_->in, p);
+  const double a = field(judge(mix), "score");
+  const double b = field(judge(mix), "score");
+  EXPECT_EQ(a, b);
+}
+
+INSTANTIATE_TEST_SUITE_P(Tracks, DjJudge, ::testing::Values("synthetic", "demo"),
+                         [](const ::testing::TestParamInfo<std::string>& i) { return i.param; });

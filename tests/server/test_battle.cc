@@ -1,0 +1,430 @@
+// Battles end to end: the real server with our elements, WebSocket clients for both seats and a
+// spectator, and real WebRTC receivers that decode the Opus they get and measure it. Deck a plays a
+// 330 Hz tone track, deck b a 2.5 kHz one, so a spectrum tells which deck is heard.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+
+#include "server_harness.h"
+#include "test_env.h"
+
+using namespace dju_test;
+
+namespace {
+
+constexpr double kFreqA = 330.0, kFreqB = 2500.0;
+
+std::string run(const std::string& cmd) {
+  gchar* out = nullptr;
+  gint status = 0;
+  g_spawn_command_line_sync(cmd.c_str(), &out, nullptr, &status, nullptr);
+  std::string s = out ? out : "";
+  g_free(out);
+  return status == 0 ? s : "FAILED:" + s;
+}
+
+double probe_duration(const std::string& file) {
+  std::string out = run("ffprobe -v error -show_entries format=duration -of csv=p=0 " + file);
+  return out.rfind("FAILED", 0) == 0 ? -1 : std::atof(out.c_str());
+}
+
+bool decodes_cleanly(const std::string& file) {
+  gint status = 1;
+  gchar* err = nullptr;
+  std::string cmd = "ffmpeg -v error -i " + file + " -f null -";
+  g_spawn_command_line_sync(cmd.c_str(), nullptr, &err, &status, nullptr);
+  bool ok = status == 0 && (!err || !*err);
+  g_free(err);
+  return ok;
+}
+
+class BattleTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    tracks_ = fresh_dir(std::string("battle-tracks-") + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    data_ = fresh_dir(std::string("battle-data-") + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    write_tone_track(tracks_ + "/tone-a.wav", kFreqA, 120, 40);
+    write_tone_track(tracks_ + "/tone-b.wav", kFreqB, 120, 40);
+    start_server();
+    auto ready = http("GET", server_->url("/ready"));
+    if (ready.status != 200) GTEST_SKIP() << "the server cannot host battles yet: " << ready.body;
+    ASSERT_TRUE(wait_until([&] {
+      auto b = http("GET", server_->url("/api/tracks")).body;
+      return b.find("tone-a") != std::string::npos && b.find("tone-b") != std::string::npos;
+    }, 20));
+    auto r = http("POST", server_->url("/api/battles"),
+                  R"({"name":"Test battle","tracks":{"a":"tone-a","b":"tone-b"},"countdown_s":0,"duration_s":600})");
+    ASSERT_EQ(r.status, 201) << r.body;
+    created_ms_ = wall_ms();
+    JsonObject* o = parse_object(r.body);
+    id_ = str_member(o, "id");
+    JsonObject* seats = json_object_get_object_member(o, "seats");
+    token_a_ = str_member(json_object_get_object_member(seats, "a"), "token");
+    token_b_ = str_member(json_object_get_object_member(seats, "b"), "token");
+    json_object_unref(o);
+    ASSERT_EQ(token_a_.size(), 32u);
+  }
+  void TearDown() override {
+    if (server_) server_->stop(SIGTERM);
+  }
+  void start_server() {
+    server_ = std::make_unique<ServerProcess>(data_, tracks_);
+    ASSERT_TRUE(server_->start()) << server_->log();
+  }
+  std::string ws_url() const { return "ws://127.0.0.1:" + std::to_string(server_->port()) + "/ws"; }
+
+  // Joins; returns the joined message (caller unrefs) or nullptr.
+  JsonObject* join(WsClient& ws, const std::string& seat, const std::string& token = "") {
+    JsonObject* j = json_object_new();
+    json_object_set_string_member(j, "type", "join");
+    json_object_set_string_member(j, "battle", id_.c_str());
+    json_object_set_string_member(j, "seat", seat.c_str());
+    if (!token.empty()) json_object_set_string_member(j, "token", token.c_str());
+    ws.send_obj(j);
+    return ws.wait_for("joined", 5);
+  }
+  // Sends a control with an id and waits for its ack; returns the ack's latency_ms (-1 if refused).
+  double control(WsClient& ws, const std::string& json_body) {
+    static int next_id = 100;
+    int id = next_id++;
+    std::string text = "{\"type\":\"control\",\"id\":" + std::to_string(id) + "," + json_body + "}";
+    ws.send(text);
+    JsonObject* ack = nullptr;
+    bool got = wait_until([&] {
+      ack = ws.wait_for("ack", 0);
+      return ack != nullptr;
+    }, 3);
+    if (!got) {
+      ADD_FAILURE() << "no ack for " << text << " (error: " << ws.wait_error(0.1) << ")";
+      return -1;
+    }
+    EXPECT_EQ(json_object_get_int_member(ack, "id"), id);
+    double latency = json_object_get_double_member(ack, "latency_ms");
+    json_object_unref(ack);
+    return latency;
+  }
+  bool hears(Receiver& rx, int track, double freq, double timeout_s = 3) {
+    return wait_until([&] { return rx.tone_db(track, freq, 0.3) > -30; }, timeout_s);
+  }
+  bool silent_at(Receiver& rx, int track, double freq, double timeout_s = 3) {
+    return wait_until([&] { return rx.tone_db(track, freq, 0.3) < -60; }, timeout_s);
+  }
+
+  std::string tracks_, data_, id_, token_a_, token_b_;
+  double created_ms_ = 0;
+  std::unique_ptr<ServerProcess> server_;
+};
+
+TEST_F(BattleTest, MasterIsSilentBeforePlayThenFollowsTheCrossfader) {
+  WsClient spectator(ws_url());
+  double join_ms = wall_ms();
+  Receiver rx(&spectator);
+  JsonObject* joined = join(spectator, "spectator");
+  ASSERT_NE(joined, nullptr);
+  JsonObject* perms = nullptr;
+  EXPECT_EQ(json_array_get_length(json_object_get_array_member(joined, "permissions")), 0u);
+  (void)perms;
+  json_object_unref(joined);
+  ASSERT_TRUE(wait_until([&] { return rx.frames(0) > 48000 / 2; }, 10)) << server_->log();
+  std::printf("MEASURE join_to_first_audio_ms=%.1f\n", rx.first_audio_ms(0) - join_ms);
+  EXPECT_EQ(rx.tracks(), 1);  // spectators get the master only
+  EXPECT_LT(rx.rms_db(0, 0.4), -60) << "silence before play";
+
+  WsClient dj_a(ws_url()), dj_b(ws_url());
+  JsonObject* ja = join(dj_a, "a", token_a_);
+  ASSERT_NE(ja, nullptr);
+  json_object_unref(ja);
+  JsonObject* jb = join(dj_b, "b", token_b_);
+  ASSERT_NE(jb, nullptr);
+  json_object_unref(jb);
+
+  double sent = wall_ms();
+  double ack_ms = control(dj_a, R"("deck":"a","action":"play")");
+  EXPECT_GE(ack_ms, 0);
+  EXPECT_LT(ack_ms, 100);
+  ASSERT_TRUE(hears(rx, 0, kFreqA)) << "music after play";
+  std::printf("MEASURE play_ack_latency_ms=%.2f play_to_heard_ms=%.1f\n", ack_ms, wall_ms() - sent);
+  EXPECT_GT(rx.rms_db(0, 0.3), -30);
+  EXPECT_LT(rx.tone_db(0, kFreqB, 0.3), -50) << "deck b is not playing";
+
+  control(dj_b, R"("deck":"b","action":"play")");
+  ASSERT_TRUE(hears(rx, 0, kFreqB));
+  // Full right: only deck b.
+  sent = wall_ms();
+  double xf_ack = control(dj_a, R"("param":"crossfader","value":1)");
+  ASSERT_TRUE(silent_at(rx, 0, kFreqA)) << "crossfader right silences deck a";
+  std::printf("MEASURE crossfader_ack_latency_ms=%.2f crossfader_to_heard_ms=%.1f\n", xf_ack, wall_ms() - sent);
+  EXPECT_GT(rx.tone_db(0, kFreqB, 0.3), -30);
+  // Full left: only deck a.
+  control(dj_b, R"("param":"crossfader","value":-1)");
+  ASSERT_TRUE(silent_at(rx, 0, kFreqB)) << "crossfader left silences deck b";
+  EXPECT_GT(rx.tone_db(0, kFreqA, 0.3), -30);
+
+  // The state the server reports agrees.
+  auto st = http("GET", server_->url("/api/battles/" + id_));
+  JsonObject* s = parse_object(st.body);
+  ASSERT_NE(s, nullptr);
+  EXPECT_DOUBLE_EQ(json_object_get_double_member(json_object_get_object_member(s, "mixer"), "crossfader"), -1.0);
+  EXPECT_EQ(st.body.find(token_a_), std::string::npos) << "tokens never leave the create reply";
+  json_object_unref(s);
+}
+
+TEST_F(BattleTest, DjHearsTheirDeckOnCueBeforeTheCrowd) {
+  WsClient dj_a(ws_url());
+  Receiver rx(&dj_a);
+  JsonObject* ja = join(dj_a, "a", token_a_);
+  ASSERT_NE(ja, nullptr);
+  json_object_unref(ja);
+  ASSERT_TRUE(wait_until([&] { return rx.frames(0) > 24000 && rx.frames(1) > 24000; }, 10))
+      << "a DJ receives two tracks: master and cue";
+  control(dj_a, R"("deck":"a","param":"volume","value":0)");
+  control(dj_a, R"("deck":"a","param":"cue-mix","value":0)");
+  control(dj_a, R"("deck":"a","action":"play")");
+  ASSERT_TRUE(hears(rx, 1, kFreqA)) << "deck a on the cue track";
+  spin(0.4);
+  EXPECT_LT(rx.tone_db(0, kFreqA, 0.3), -60) << "but not on the master: its fader is down";
+  // Fader up: the crowd hears it too; cue-mix to master only.
+  control(dj_a, R"("deck":"a","param":"volume","value":1)");
+  ASSERT_TRUE(hears(rx, 0, kFreqA));
+  control(dj_a, R"("deck":"a","param":"volume","value":0)");
+  control(dj_a, R"("deck":"a","param":"cue-mix","value":1)");
+  EXPECT_TRUE(silent_at(rx, 1, kFreqA)) << "cue-mix 1 = master only, and the master has deck a down";
+}
+
+TEST_F(BattleTest, RefusalsChangeNothingAndTheMusicPlaysOn) {
+  WsClient spectator(ws_url());
+  Receiver rx(&spectator);
+  JsonObject* j = join(spectator, "spectator");
+  ASSERT_NE(j, nullptr);
+  json_object_unref(j);
+  WsClient dj_a(ws_url()), dj_b(ws_url());
+  j = join(dj_a, "a", token_a_);
+  ASSERT_NE(j, nullptr);
+  json_object_unref(j);
+  j = join(dj_b, "b", token_b_);
+  ASSERT_NE(j, nullptr);
+  json_object_unref(j);
+  control(dj_a, R"("deck":"a","action":"play")");
+  ASSERT_TRUE(hears(rx, 0, kFreqA));
+  size_t frames_before = rx.frames(0);
+  double t_before = wall_ms();
+
+  struct Case {
+    WsClient* ws;
+    std::string text;
+    const char* code;
+  } cases[] = {
+      {&dj_b, R"({"type":"control","deck":"a","action":"pause"})", "forbidden"},
+      {&dj_b, R"({"type":"control","deck":"a","param":"volume","value":0})", "forbidden"},
+      {&dj_b, R"({"type":"control","deck":"a","param":"eq-low","value":-26})", "forbidden"},
+      {&spectator, R"({"type":"control","param":"crossfader","value":1})", "forbidden"},
+      {&spectator, R"({"type":"control","deck":"a","action":"pause"})", "forbidden"},
+      {&spectator, R"({"type":"ready"})", "forbidden"},
+      {&dj_a, R"({"type":"control","param":"crossfader","value":2})", "out-of-range"},
+      {&dj_a, R"({"type":"control","deck":"a","param":"tempo","value":5})", "out-of-range"},
+      {&dj_a, R"({"type":"control","deck":"a","param":"eq-low","value":-100})", "out-of-range"},
+      {&dj_a, R"({"type":"control","deck":"a","param":"volume","value":"loud"})", "malformed"},
+      {&dj_a, R"({"type":"control","deck":"a","action":"hotcue","index":9})", "out-of-range"},
+      {&dj_a, R"({"type":"control","deck":"a","param":"crossfader-curve","value":"wobbly"})", "out-of-range"},
+      {&dj_a, R"({"type":"control","deck":"a","param":"location","value":"/etc/passwd"})", "unknown-control"},
+      {&dj_a, R"({"type":"control","deck":"a","action":"load","track":"../../etc/passwd"})", "not-found"},
+      {&dj_a, R"({"type":"control","deck":"c","action":"play"})", "malformed"},
+      {&dj_a, R"({"type":"midi","deck":"a","kind":"cc","number":6,"value":200})", "out-of-range"},
+      {&dj_a, "{\"type\":\"control\"", "malformed"},
+      {&dj_a, R"({"type":"scratch-my-back"})", "unknown-type"},
+      {&dj_a, R"({"type":"join","battle":"x","seat":"a","token":"y"})", "already-joined"},
+      {&dj_a, R"({"type":"ping","pad":")" + std::string(70 * 1024, 'x') + "\"}", "too-large"},
+  };
+  for (auto& c : cases) {
+    c.ws->send(c.text);
+    EXPECT_EQ(c.ws->wait_error(), c.code) << c.text.substr(0, 120);
+  }
+  WsClient intruder(ws_url());
+  intruder.send(R"({"type":"join","battle":")" + id_ + R"(","seat":"a","token":")" + token_b_ + "\"}");
+  EXPECT_EQ(intruder.wait_error(), "unauthorized");
+  intruder.send(R"({"type":"join","battle":")" + id_ + R"(","seat":"b"})");
+  EXPECT_EQ(intruder.wait_error(), "unauthorized");
+
+  // A flood of controls: the excess is refused.
+  for (int i = 0; i < 500; i++) dj_a.send(R"({"type":"control","deck":"a","param":"tempo","value":1.0})");
+  size_t limited = 0;
+  wait_until([&] {
+    while (JsonObject* e = dj_a.wait_for("error", 0)) {
+      limited += str_member(e, "code") == "rate-limited";
+      json_object_unref(e);
+    }
+    return limited >= 300;
+  }, 10);
+  EXPECT_GE(limited, 300u);
+
+  // Nothing changed, and the music never stopped.
+  auto st = http("GET", server_->url("/api/battles/" + id_));
+  JsonObject* s = parse_object(st.body);
+  JsonObject* mixer = json_object_get_object_member(s, "mixer");
+  EXPECT_DOUBLE_EQ(json_object_get_double_member(mixer, "crossfader"), 0.0);
+  EXPECT_DOUBLE_EQ(json_object_get_double_member(json_object_get_object_member(mixer, "a"), "volume"), 1.0);
+  EXPECT_DOUBLE_EQ(json_object_get_double_member(json_object_get_object_member(mixer, "a"), "eq-low"), 0.0);
+  EXPECT_EQ(str_member(s, "state"), "lobby");
+  json_object_unref(s);
+  spin(0.3);
+  EXPECT_GT(rx.tone_db(0, kFreqA, 0.3), -30);
+  // Audio kept arriving throughout (at least 80 % of real time; jitter buffers aside).
+  EXPECT_GT(rx.frames(0), frames_before + static_cast<size_t>(0.8 * 48 * (wall_ms() - t_before) - 9600));
+  EXPECT_TRUE(dj_a.open());
+  EXPECT_TRUE(spectator.open());
+}
+
+TEST_F(BattleTest, DjRejoinsWithTheSameTokenAndTheBattleNeverStopped) {
+  WsClient spectator(ws_url());
+  Receiver rx(&spectator);
+  JsonObject* j = join(spectator, "spectator");
+  ASSERT_NE(j, nullptr);
+  json_object_unref(j);
+  {
+    WsClient dj_a(ws_url());
+    Receiver rx_a(&dj_a);
+    j = join(dj_a, "a", token_a_);
+    ASSERT_NE(j, nullptr);
+    json_object_unref(j);
+    control(dj_a, R"("deck":"a","action":"play")");
+    ASSERT_TRUE(hears(rx_a, 0, kFreqA));
+    dj_a.close();
+  }
+  // Gone: the seat is free, the music plays on for the spectator.
+  ASSERT_TRUE(wait_until([&] {
+    return http("GET", server_->url("/api/battles/" + id_)).body.find(R"("a":{"joined":false)") != std::string::npos;
+  }, 3));
+  size_t frames = rx.frames(0);
+  spin(0.5);
+  EXPECT_GT(rx.frames(0), frames + 12000);
+  EXPECT_GT(rx.tone_db(0, kFreqA, 0.3), -30);
+
+  WsClient again(ws_url());
+  Receiver rx2(&again);
+  j = join(again, "a", token_a_);
+  ASSERT_NE(j, nullptr);
+  JsonObject* battle = json_object_get_object_member(j, "battle");
+  EXPECT_EQ(str_member(battle, "state"), "lobby");
+  json_object_unref(j);
+  ASSERT_TRUE(hears(rx2, 0, kFreqA)) << "audio resumes on the new connection";
+  EXPECT_GE(control(again, R"("param":"crossfader","value":1)"), 0) << "control resumes";
+  EXPECT_TRUE(silent_at(rx2, 0, kFreqA));
+
+  // A second connection with the same token takes the seat over; the first is told so.
+  WsClient third(ws_url());
+  j = join(third, "a", token_a_);
+  ASSERT_NE(j, nullptr);
+  json_object_unref(j);
+  EXPECT_EQ(again.wait_error(), "replaced");
+}
+
+TEST_F(BattleTest, SigtermFinalizesRecordingAndResultsSurviveRestart) {
+  WsClient dj_a(ws_url()), dj_b(ws_url());
+  JsonObject* j = join(dj_a, "a", token_a_);
+  ASSERT_NE(j, nullptr);
+  json_object_unref(j);
+  j = join(dj_b, "b", token_b_);
+  ASSERT_NE(j, nullptr);
+  json_object_unref(j);
+  control(dj_a, R"("deck":"a","action":"play")");
+  dj_a.send(R"({"type":"ready"})");
+  dj_b.send(R"({"type":"ready"})");
+  JsonObject* live = nullptr;
+  ASSERT_TRUE(wait_until([&] {
+    JsonObject* b = dj_a.wait_for("battle", 0);
+    if (b && str_member(b, "state") == "live") live = b;
+    else if (b) json_object_unref(b);
+    return live != nullptr;
+  }, 5));
+  json_object_unref(live);
+  spin(std::max(0.0, 3.0 - (wall_ms() - created_ms_) / 1000.0));
+  double stop_ms = wall_ms();
+  EXPECT_EQ(server_->stop(SIGTERM), 0) << server_->log();
+  double elapsed = (stop_ms - created_ms_) / 1000.0;
+  std::string rec = data_ + "/recordings/" + id_ + ".ogg";
+  double d = probe_duration(rec);
+  std::printf("MEASURE sigterm_recording_s=%.2f elapsed_s=%.2f\n", d, elapsed);
+  EXPECT_NEAR(d, elapsed, 0.6);
+  EXPECT_TRUE(decodes_cleanly(rec));
+  gchar* hist = nullptr;
+  ASSERT_TRUE(g_file_get_contents((data_ + "/battles/" + id_ + ".jsonl").c_str(), &hist, nullptr, nullptr));
+  std::string history = hist;
+  g_free(hist);
+  EXPECT_NE(history.find(R"("event":"live")"), std::string::npos);
+  EXPECT_NE(history.find(R"("reason":"shutdown")"), std::string::npos);
+
+  start_server();
+  auto r = http("GET", server_->url("/api/battles/" + id_));
+  ASSERT_EQ(r.status, 200) << r.body;
+  JsonObject* s = parse_object(r.body);
+  EXPECT_EQ(str_member(s, "state"), "ended");
+  EXPECT_FALSE(json_object_get_null_member(s, "live_at"));
+  JsonObject* result = json_object_get_object_member(s, "result");
+  ASSERT_NE(result, nullptr);
+  EXPECT_EQ(str_member(result, "reason"), "shutdown");
+  EXPECT_TRUE(json_object_has_member(result, "winner"));
+  json_object_unref(s);
+  auto recording = http("GET", server_->url("/api/battles/" + id_ + "/recording"));
+  EXPECT_EQ(recording.status, 200);
+  EXPECT_GT(recording.body.size(), 10000u);
+}
+
+TEST_F(BattleTest, SigkillLeavesARecordingPlayableUpToTheKill) {
+  WsClient dj_a(ws_url());
+  JsonObject* j = join(dj_a, "a", token_a_);
+  ASSERT_NE(j, nullptr);
+  json_object_unref(j);
+  control(dj_a, R"("deck":"a","action":"play")");
+  spin(std::max(0.0, 3.0 - (wall_ms() - created_ms_) / 1000.0));
+  double kill_ms = wall_ms();
+  EXPECT_EQ(server_->stop(SIGKILL), -SIGKILL);
+  double elapsed = (kill_ms - created_ms_) / 1000.0;
+  std::string rec = data_ + "/recordings/" + id_ + ".ogg";
+  double d = probe_duration(rec);
+  std::printf("MEASURE sigkill_recording_s=%.2f elapsed_s=%.2f\n", d, elapsed);
+  EXPECT_GT(d, elapsed - 1.2);
+  EXPECT_LT(d, elapsed + 0.2);
+  EXPECT_TRUE(decodes_cleanly(rec));
+  start_server();
+  auto r = http("GET", server_->url("/api/battles/" + id_));
+  ASSERT_EQ(r.status, 200);
+  EXPECT_NE(r.body.find(R"("reason":"interrupted")"), std::string::npos) << r.body.substr(0, 400);
+}
+
+TEST_F(BattleTest, LifecycleReadyCountdownLiveAndDelete) {
+  WsClient dj_a(ws_url()), dj_b(ws_url());
+  JsonObject* j = join(dj_a, "a", token_a_);
+  ASSERT_NE(j, nullptr);
+  json_object_unref(j);
+  dj_a.send(R"({"type":"ready"})");
+  spin(0.3);
+  EXPECT_NE(http("GET", server_->url("/api/battles/" + id_)).body.find(R"("state":"lobby")"), std::string::npos)
+      << "one ready DJ is not enough";
+  j = join(dj_b, "b", token_b_);
+  ASSERT_NE(j, nullptr);
+  json_object_unref(j);
+  dj_b.send(R"({"type":"ready"})");
+  ASSERT_TRUE(wait_until([&] {
+    return http("GET", server_->url("/api/battles/" + id_)).body.find(R"("state":"live")") != std::string::npos;
+  }, 3));
+  EXPECT_EQ(dj_b.wait_error(0.2), "");
+  dj_b.send(R"({"type":"ready"})");
+  EXPECT_EQ(dj_b.wait_error(), "forbidden");
+  auto del = http("DELETE", server_->url("/api/battles/" + id_));
+  ASSERT_EQ(del.status, 200) << del.body;
+  EXPECT_NE(del.body.find(R"("state":"ended")"), std::string::npos);
+  EXPECT_NE(del.body.find(R"("reason":"deleted")"), std::string::npos);
+  JsonObject* ended = nullptr;
+  ASSERT_TRUE(wait_until([&] {
+    JsonObject* b = dj_a.wait_for("battle", 0);
+    if (b && str_member(b, "state") == "ended") ended = b;
+    else if (b) json_object_unref(b);
+    return ended != nullptr;
+  }, 3));
+  json_object_unref(ended);
+  dj_a.send(R"({"type":"control","deck":"a","action":"play"})");
+  EXPECT_EQ(dj_a.wait_error(), "ended");
+  EXPECT_TRUE(decodes_cleanly(data_ + "/recordings/" + id_ + ".ogg"));
+}
+
+}  // namespace
