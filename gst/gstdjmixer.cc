@@ -618,8 +618,10 @@ static void gst_dj_mixer_class_init(GstDjMixerClass* klass) {
       g_param_spec_uint64("interval", "Interval", "Time between level messages in ns", 1 * GST_MSECOND,
                           G_MAXUINT64, kDefaultInterval, plain));
 
+  // A converting src pad makes the base class fixate the output to the first configured input
+  // (rate, channels) instead of the template's defaults (44.1 kHz), so nothing is resampled.
   gst_element_class_add_static_pad_template_with_gtype(element_class, &src_template,
-                                                       GST_TYPE_AUDIO_AGGREGATOR_PAD);
+                                                       GST_TYPE_AUDIO_AGGREGATOR_CONVERT_PAD);
   gst_element_class_add_static_pad_template_with_gtype(element_class, &sink_template, GST_TYPE_DJ_MIXER_PAD);
   gst_element_class_set_static_metadata(element_class, "DJ mixer", "Generic/Audio",
                                         "Mixes channels with faders, trims and a crossfader into a limited master",

@@ -37,6 +37,8 @@ class LookaheadLimiter {
   }
 
  private:
+  void process_frames(float* data, uint32_t frames);
+
   int channels_ = 2;
   uint32_t window_ = 96;
   float ceiling_ = 1.0f;
