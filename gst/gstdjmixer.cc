@@ -371,9 +371,11 @@ static gboolean gst_dj_mixer_aggregate_one_buffer(GstAudioAggregator* aagg, GstA
   const float* in = reinterpret_cast<const float*>(inmap.data) + static_cast<size_t>(in_offset) * channels;
   float* out = reinterpret_cast<float*>(outmap.data) + static_cast<size_t>(out_offset) * channels;
 
-  // Channel meter: after the trim, before the fader.
-  pp->meter.add(in, num_frames, channels);
-  pp->meter_trim = dju::db_to_gain(pp->gain_db.load());
+  // Channel meter: after the trim, before the fader (skipped when nobody reads it).
+  if (mp->post_messages.load(std::memory_order_relaxed)) {
+    pp->meter.add(in, num_frames, channels);
+    pp->meter_trim = dju::db_to_gain(pp->gain_db.load());
+  }
 
   gboolean filled = TRUE;
   if (!pp->gain.ramping()) {
@@ -484,7 +486,7 @@ static GstFlowReturn gst_dj_mixer_finish_buffer(GstAggregator* agg, GstBuffer* b
     mp->limiter.set_ceiling(std::min(1.0f, dju::db_to_gain(mp->ceiling_db.load())));
     mp->limiter.process(data, frames);
     mp->min_limiter_gain = std::min(mp->min_limiter_gain, mp->limiter.take_min_gain());
-    mp->master_meter.add(data, frames, nch);
+    if (mp->post_messages.load(std::memory_order_relaxed)) mp->master_meter.add(data, frames, nch);
 
     // The limiter's delay line may carry sound into a buffer the base class marked as a gap.
     if (GST_BUFFER_FLAG_IS_SET(buf, GST_BUFFER_FLAG_GAP)) {
