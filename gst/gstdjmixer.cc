@@ -371,9 +371,11 @@ static gboolean gst_dj_mixer_aggregate_one_buffer(GstAudioAggregator* aagg, GstA
   const float* in = reinterpret_cast<const float*>(inmap.data) + static_cast<size_t>(in_offset) * channels;
   float* out = reinterpret_cast<float*>(outmap.data) + static_cast<size_t>(out_offset) * channels;
 
-  // Channel meter: after the trim, before the fader.
-  pp->meter.add(in, num_frames, channels);
-  pp->meter_trim = dju::db_to_gain(pp->gain_db.load());
+  // Channel meter: after the trim, before the fader (skipped when nobody reads it).
+  if (mp->post_messages.load(std::memory_order_relaxed)) {
+    pp->meter.add(in, num_frames, channels);
+    pp->meter_trim = dju::db_to_gain(pp->gain_db.load());
+  }
 
   gboolean filled = TRUE;
   if (!pp->gain.ramping()) {
@@ -484,7 +486,7 @@ static GstFlowReturn gst_dj_mixer_finish_buffer(GstAggregator* agg, GstBuffer* b
     mp->limiter.set_ceiling(std::min(1.0f, dju::db_to_gain(mp->ceiling_db.load())));
     mp->limiter.process(data, frames);
     mp->min_limiter_gain = std::min(mp->min_limiter_gain, mp->limiter.take_min_gain());
-    mp->master_meter.add(data, frames, nch);
+    if (mp->post_messages.load(std::memory_order_relaxed)) mp->master_meter.add(data, frames, nch);
 
     // The limiter's delay line may carry sound into a buffer the base class marked as a gap.
     if (GST_BUFFER_FLAG_IS_SET(buf, GST_BUFFER_FLAG_GAP)) {
@@ -618,8 +620,10 @@ static void gst_dj_mixer_class_init(GstDjMixerClass* klass) {
       g_param_spec_uint64("interval", "Interval", "Time between level messages in ns", 1 * GST_MSECOND,
                           G_MAXUINT64, kDefaultInterval, plain));
 
+  // A converting src pad makes the base class fixate the output to the first configured input
+  // (rate, channels) instead of the template's defaults (44.1 kHz), so nothing is resampled.
   gst_element_class_add_static_pad_template_with_gtype(element_class, &src_template,
-                                                       GST_TYPE_AUDIO_AGGREGATOR_PAD);
+                                                       GST_TYPE_AUDIO_AGGREGATOR_CONVERT_PAD);
   gst_element_class_add_static_pad_template_with_gtype(element_class, &sink_template, GST_TYPE_DJ_MIXER_PAD);
   gst_element_class_set_static_metadata(element_class, "DJ mixer", "Generic/Audio",
                                         "Mixes channels with faders, trims and a crossfader into a limited master",

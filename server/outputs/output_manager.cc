@@ -19,7 +19,6 @@
 #include <atomic>
 #include <cmath>
 #include <functional>
-#include <map>
 #include <memory>
 #include <vector>
 
@@ -425,10 +424,11 @@ class OutputManagerImpl final : public OutputManager {
         o->error.clear();
         o->live_since_us = now;
         GST_INFO("output %s is live", o->id.c_str());
-      } else if (o->status == "live" && now - a->last_progress_us > kStallUs) {
-        on_failure(a, "the far end stopped taking data");
-      } else if (o->status == "starting" && !a->first_flow_us && now - a->started_us > kStallUs) {
-        on_failure(a, "no data reached the far end within " + std::to_string(kStallUs / kUs) + " s");
+      } else if (now - std::max(a->last_progress_us, a->started_us) > kStallUs) {
+        // Sinks without a timeout of their own would otherwise sit blocked forever.
+        on_failure(a, o->status == "live" ? "the far end stopped taking data"
+                                          : "no data reached the far end within " +
+                                                std::to_string(kStallUs / kUs) + " s");
       }
     }
     refresh_overlays(false);

@@ -257,6 +257,40 @@ TEST(DjMixer, PostsChannelAndMasterLevels) {
   EXPECT_NEAR(static_cast<double>(ts), 300e6, 11e6);
 }
 
+// With a downstream that takes any rate, the master follows its inputs: 48 kHz in, 48 kHz out,
+// nothing resampled (the template's own default would be 44.1 kHz).
+TEST(DjMixer, OutputFollowsTheInputFormat) {
+  GError* err = nullptr;
+  GstElement* pipe = gst_parse_launch(
+      "djmixer name=mix ! fakesink name=sink "
+      "audiotestsrc num-buffers=20 ! audio/x-raw,format=F32LE,rate=48000,channels=2 ! mix.sink_0 "
+      "audiotestsrc num-buffers=20 ! audio/x-raw,format=S16LE,rate=48000,channels=2 ! mix.sink_1",
+      &err);
+  ASSERT_NE(pipe, nullptr) << (err ? err->message : "");
+  gst_element_set_state(pipe, GST_STATE_PLAYING);
+  GstBus* bus = gst_element_get_bus(pipe);
+  GstMessage* m = gst_bus_timed_pop_filtered(bus, 10 * GST_SECOND,
+                                             static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+  ASSERT_NE(m, nullptr);
+  EXPECT_EQ(GST_MESSAGE_TYPE(m), GST_MESSAGE_EOS);
+  gst_message_unref(m);
+  gst_object_unref(bus);
+  GstElement* sink = gst_bin_get_by_name(GST_BIN(pipe), "sink");
+  GstPad* pad = gst_element_get_static_pad(sink, "sink");
+  GstCaps* caps = gst_pad_get_current_caps(pad);
+  ASSERT_NE(caps, nullptr);
+  gint rate = 0, channels = 0;
+  gst_structure_get_int(gst_caps_get_structure(caps, 0), "rate", &rate);
+  gst_structure_get_int(gst_caps_get_structure(caps, 0), "channels", &channels);
+  EXPECT_EQ(rate, 48000);
+  EXPECT_EQ(channels, 2);
+  gst_caps_unref(caps);
+  gst_object_unref(pad);
+  gst_object_unref(sink);
+  gst_element_set_state(pipe, GST_STATE_NULL);
+  gst_object_unref(pipe);
+}
+
 TEST(DjMixer, ChildProxyAddressesPadProperties) {
   GError* err = nullptr;
   GstElement* pipe = gst_parse_launch(

@@ -122,11 +122,13 @@ void IsolatorEq::process_block(float* data, uint32_t n) {
   const SvfCoefs& b2 = xo_[1][1];
   const int nch = channels_;
 
-  for (int c = 0; c < nch; ++c) {
-    ChannelState& s = ch_[c];
-    float* p = data + c;
-    for (uint32_t i = 0; i < n; ++i, p += nch) {
-      const float x = *p;
+  // Frame by frame, all channels inside: the channels' filter chains are independent, so the CPU
+  // overlaps them (each chain alone is one long dependency).
+  for (uint32_t i = 0; i < n; ++i) {
+    float* p = data + static_cast<size_t>(i) * nch;
+    for (int c = 0; c < nch; ++c) {
+      ChannelState& s = ch_[c];
+      const float x = p[c];
       // Split 1 (low | mid+high). The first section is shared by the low-pass and high-pass paths.
       float band, low;
       s.split1_first.tick(a1, x, band, low);
@@ -151,7 +153,7 @@ void IsolatorEq::process_block(float* data, uint32_t n) {
       lo = s.low_allpass[1].allpass(b2, lo);
 
       const float y = gl[i] * lo + gm[i] * mid + gh[i] * high;
-      *p = x + wet[i] * (y - x);
+      p[c] = x + wet[i] * (y - x);
     }
   }
 }

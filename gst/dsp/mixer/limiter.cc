@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
 namespace dju {
 
@@ -35,8 +36,39 @@ void LookaheadLimiter::reset() {
 
 void LookaheadLimiter::process(float* data, uint32_t frames) {
   const int nch = channels_;
+  const size_t n = static_cast<size_t>(frames) * nch;
+  // Fast path, the usual case: nothing above the ceiling in this block and nothing being limited
+  // (no reduction in the hold window, the release or the smoothing window). The gain is exactly 1:
+  // the block only goes through the delay line.
+  float block_peak = 0.0f;
+  for (size_t i = 0; i < n; ++i) block_peak = std::max(block_peak, std::fabs(data[i]));
+  const bool idle = env_red_ == 0.0f && red_nonzero_ == 0 && (dq_size_ == 0 || dq_val_[dq_head_] >= 1.0f);
+  if (idle && block_peak <= ceiling_) {
+    float* ring = delay_.data();
+    for (uint32_t f = 0; f < frames; ++f) {
+      float* frame = data + static_cast<size_t>(f) * nch;
+      float* slot = ring + static_cast<size_t>(delay_pos_) * nch;
+      for (int c = 0; c < nch; ++c) std::swap(frame[c], slot[c]);
+      if (++delay_pos_ == window_) delay_pos_ = 0;
+    }
+    // The hold window now holds only unity: one entry stands for all of it.
+    t_ += frames;
+    dq_head_ = 0;
+    dq_size_ = 1;
+    dq_val_[0] = 1.0f;
+    dq_idx_[0] = t_ - 1;
+    // The reduction ring is all zeros and stays so; only its position moves.
+    red_pos_ = static_cast<uint32_t>((red_pos_ + frames) % window_);
+    return;
+  }
+  process_frames(data, frames);
+}
+
+void LookaheadLimiter::process_frames(float* data, uint32_t frames) {
+  const int nch = channels_;
   const float ceil = ceiling_;
   const double inv_w = 1.0 / window_;
+  const uint32_t cap = window_ + 1;
   for (uint32_t f = 0; f < frames; ++f) {
     float* frame = data + static_cast<size_t>(f) * nch;
     float* slot = delay_.data() + static_cast<size_t>(delay_pos_) * nch;
@@ -47,18 +79,19 @@ void LookaheadLimiter::process(float* data, uint32_t frames) {
     const float r = peak > ceil ? ceil / peak : 1.0f;
 
     // 2. Sliding minimum over the last window_ + 1 frames.
-    const uint32_t cap = window_ + 1;
     while (dq_size_ > 0) {
-      const uint32_t back = (dq_head_ + dq_size_ - 1) % cap;
+      uint32_t back = dq_head_ + dq_size_ - 1;
+      if (back >= cap) back -= cap;
       if (dq_val_[back] >= r) --dq_size_;
       else break;
     }
-    const uint32_t pos = (dq_head_ + dq_size_) % cap;
+    uint32_t pos = dq_head_ + dq_size_;
+    if (pos >= cap) pos -= cap;
     dq_val_[pos] = r;
     dq_idx_[pos] = t_;
     ++dq_size_;
     if (dq_idx_[dq_head_] + cap <= t_) {
-      dq_head_ = (dq_head_ + 1) % cap;
+      if (++dq_head_ == cap) dq_head_ = 0;
       --dq_size_;
     }
     const float held = dq_val_[dq_head_];
@@ -72,7 +105,7 @@ void LookaheadLimiter::process(float* data, uint32_t frames) {
     const float red_in = env_red_;
     const float red_out = red_[red_pos_];
     red_[red_pos_] = red_in;
-    red_pos_ = (red_pos_ + 1) % window_;
+    if (++red_pos_ == window_) red_pos_ = 0;
     red_sum_ += static_cast<double>(red_in) - red_out;
     red_nonzero_ += (red_in != 0.0f) - (red_out != 0.0f);
     if (red_nonzero_ == 0) red_sum_ = 0.0;
@@ -86,7 +119,7 @@ void LookaheadLimiter::process(float* data, uint32_t frames) {
       float y = gain == 1.0f ? delayed : delayed * gain;
       frame[c] = std::clamp(y, -ceil, ceil);
     }
-    delay_pos_ = (delay_pos_ + 1) % window_;
+    if (++delay_pos_ == window_) delay_pos_ = 0;
     ++t_;
   }
 }

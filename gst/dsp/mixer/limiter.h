@@ -13,6 +13,7 @@
 // never exceeds the ceiling. A final clamp at the ceiling catches float rounding only.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <vector>
@@ -37,6 +38,8 @@ class LookaheadLimiter {
   }
 
  private:
+  void process_frames(float* data, uint32_t frames);
+
   int channels_ = 2;
   uint32_t window_ = 96;
   float ceiling_ = 1.0f;
@@ -66,16 +69,22 @@ struct PeakRms {
 
   void add(const float* interleaved, uint32_t frames, int channels) {
     const uint32_t n = frames * static_cast<uint32_t>(channels);
-    float pk = peak;
-    double ss = 0.0;
-    for (uint32_t i = 0; i < n; ++i) {
-      const float v = interleaved[i];
-      const float a = v < 0 ? -v : v;
-      if (a > pk) pk = a;
-      ss += static_cast<double>(v) * v;
+    // Four independent partial sums (peak and energy) so the loop is not one long dependency; a
+    // block's energy fits a float, the running total is double.
+    float pk[4] = {peak, 0.0f, 0.0f, 0.0f}, ss[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    uint32_t i = 0;
+    for (; i + 4 <= n; i += 4)
+      for (int k = 0; k < 4; ++k) {
+        const float v = interleaved[i + k];
+        pk[k] = std::max(pk[k], std::fabs(v));
+        ss[k] += v * v;
+      }
+    for (; i < n; ++i) {
+      pk[0] = std::max(pk[0], std::fabs(interleaved[i]));
+      ss[0] += interleaved[i] * interleaved[i];
     }
-    peak = pk;
-    sum_sq += ss;
+    peak = std::max(std::max(pk[0], pk[1]), std::max(pk[2], pk[3]));
+    sum_sq += static_cast<double>(ss[0]) + ss[1] + ss[2] + ss[3];
     count += n;
   }
   void add_silence(uint32_t frames, int channels) { count += frames * static_cast<uint32_t>(channels); }
