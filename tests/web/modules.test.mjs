@@ -164,6 +164,25 @@ test('optimistic state: shows the local value at once and reconciles with the se
   assert.equal(r.p6, 70, 'paused: stays');
 });
 
+test('waveforms: array, band object and djdeck base64 forms', async () => {
+  const r = await inPage(async () => {
+    const { normaliseWaveform } = await import('/js/canvas.js');
+    const b64 = btoa(String.fromCharCode(255, 0, 0, 0, 255, 0, 0, 0, 51));
+    const d = normaliseWaveform({ b64, points: 3, resolution: 0.01 });
+    const a = normaliseWaveform([0.5, 2, [-1, 4]]);
+    return { n: d.peaks.length, peaks: [...d.peaks].map((x) => +x.toFixed(2)), low: d.low[0], spp: d.secondsPerPoint, colors: d.colors,
+      a: [...a.peaks], bad: [normaliseWaveform(null), normaliseWaveform({ b64: '%%%' }), normaliseWaveform([])] };
+  });
+  assert.equal(r.n, 3);
+  assert.deepEqual(r.peaks, [1, 1, 0.2]);
+  assert.equal(r.low, 1);
+  assert.equal(r.spp, 0.01);
+  assert.equal(r.colors.length, 3);
+  assert.notEqual(r.colors[0], r.colors[1], 'a bass point and a mid point get different colours');
+  assert.deepEqual(r.a, [0.125, 0.5, 1], 'scaled to 0…1 by the largest value');
+  assert.deepEqual(r.bad, [null, null, null]);
+});
+
 test('MIDI mapping: default mapping, learn, save per device, reload, control', async () => {
   const r = await inPage(async () => {
     const { MidiMapper, decodeMidi, relativeTicks, DEFAULT_BINDINGS, STORAGE_PREFIX } = await import('/js/midi.js');
@@ -301,7 +320,7 @@ test('pages load with no server: lobby, DJ controller, spectator, overlay', asyn
   assert.equal(await p.evaluate(() => window.dju.state.get('a.filter')), 1, 'learned CC moves the filter after a reload');
   assert.match(await p.getAttribute('.strip.mine [data-control="filter"]', 'aria-valuetext'), /HP 100/);
   await p.evaluate(() => window.dju.mapper.handle('Test Controller', [0xb0, 5, 0]));
-  assert.equal(await p.evaluate(() => window.dju.state.get('a.eq-low')), -26, 'default CC 5 → EQ low');
+  assert.equal(await p.evaluate(() => window.dju.state.get('a.eq-low')), -40, 'default CC 5 → EQ low at its bottom (kill)');
   await p.screenshot({ path: path.join(dir, 'dj-no-server.png') });
 
   // Seat b's page puts its own deck on the right and cannot touch deck a's strip.
@@ -317,7 +336,8 @@ test('pages load with no server: lobby, DJ controller, spectator, overlay', asyn
   assert.equal(acting, 0, 'the spectator page has no controls');
   await p.goto(`${srv.url}/watch/test-battle?overlay=1`);
   await p.waitForFunction(() => window.dju?.overlay);
-  assert.equal(await p.evaluate(() => getComputedStyle(document.body).backgroundColor), 'rgba(0, 0, 0, 0)', 'overlay is transparent');
+  assert.deepEqual(await p.evaluate(() => [getComputedStyle(document.documentElement).backgroundColor, getComputedStyle(document.body).backgroundColor]),
+    ['rgba(0, 0, 0, 0)', 'rgba(0, 0, 0, 0)'], 'overlay page is transparent');
   assert.deepEqual(errors, []);
   await p.close();
 });

@@ -37,6 +37,19 @@ export function fit(canvas) {
  * an array of [min, max] pairs, or an object with `peaks`/`rms`/`low`/`mid`/`high` arrays. */
 export function normaliseWaveform(w) {
   if (!w) return null;
+  // djdeck's detailed waveform: base64 of points × 3 bytes (low, mid, high, 0–255).
+  if (typeof w === 'object' && typeof w.b64 === 'string') {
+    let bytes;
+    try { bytes = Uint8Array.from(atob(w.b64), (c) => c.charCodeAt(0)); } catch { return null; }
+    const n = Math.floor(bytes.length / 3);
+    if (!n) return null;
+    const low = new Float32Array(n), mid = new Float32Array(n), high = new Float32Array(n), peaks = new Float32Array(n);
+    for (let i = 0; i < n; i++) {
+      low[i] = bytes[3 * i] / 255; mid[i] = bytes[3 * i + 1] / 255; high[i] = bytes[3 * i + 2] / 255;
+      peaks[i] = Math.max(low[i], mid[i], high[i]);
+    }
+    return withColors({ peaks, low, mid, high, secondsPerPoint: Number(w.resolution) > 0 ? Number(w.resolution) : 0 });
+  }
   const toArr = (a) => {
     if (!Array.isArray(a) || !a.length) return null;
     const out = new Float32Array(a.length);
@@ -53,9 +66,22 @@ export function normaliseWaveform(w) {
     const peaks = toArr(w.peaks ?? w.peak ?? w.rms ?? w.data ?? w.overview);
     if (!peaks) return null;
     const band = (a) => { const b = toArr(a); return b && b.length === peaks.length ? b : null; };
-    return { peaks, low: band(w.low), mid: band(w.mid), high: band(w.high) };
+    return withColors({ peaks, low: band(w.low), mid: band(w.mid), high: band(w.high) });
   }
   return null;
+}
+
+/** An "RGB" waveform colour per point (lows red, mids green, highs blue, as DJ software draws
+ * them), computed once so drawing a frame allocates nothing. */
+function withColors(w) {
+  if (!w.low || !w.mid || !w.high) return w;
+  w.colors = new Array(w.peaks.length);
+  for (let i = 0; i < w.peaks.length; i++) {
+    const l = w.low[i], m = w.mid[i], h = w.high[i], top = Math.max(l, m, h, 1e-6);
+    const r = Math.round(90 + 165 * (l / top)), g = Math.round(60 + 170 * (m / top) * 0.85), b = Math.round(90 + 165 * (h / top));
+    w.colors[i] = `rgb(${r},${g},${b})`;
+  }
+  return w;
 }
 
 const COLORS = { low: '#ff3b6b', mid: '#ffb020', high: '#19e3ff', plain: '#3d7cff', played: 0.35 };
@@ -90,10 +116,7 @@ export class Overview {
         if (wv.mid && wv.mid[i] > mi) mi = wv.mid[i];
         if (wv.high && wv.high[i] > hi) hi = wv.high[i];
       }
-      if (wv.low) {
-        const tot = lo + mi + hi || 1;
-        g.fillStyle = lo / tot > 0.5 ? COLORS.low : mi / tot > 0.4 ? COLORS.mid : COLORS.high;
-      } else g.fillStyle = COLORS.plain;
+      g.fillStyle = wv.colors ? wv.colors[Math.min(n - 1, i0)] : COLORS.plain;
       const y = p * mid * 0.95;
       g.fillRect(x, mid - y, 1, Math.max(1, 2 * y));
     }
@@ -140,31 +163,51 @@ export const HOTCUE_COLORS = ['#ff3b6b', '#ff8a00', '#ffd400', '#3ddc84', '#19e3
 export class Zoom {
   constructor(canvas, { seconds = 8, accent = '#19e3ff' } = {}) {
     this.canvas = canvas; this.seconds = seconds; this.accent = accent; this.wave = null;
+    this.strip = null; this.stripKey = '';
   }
-  setWaveform(w) { this.wave = normaliseWaveform(w); }
+  setWaveform(w) { this.wave = normaliseWaveform(w); this.stripKey = ''; }
+
+  /** The whole track drawn once at the zoom's scale (an offscreen strip ≤ 32000 px wide); each
+   * frame then copies the visible slice, so scrolling costs one drawImage. */
+  renderStrip(h, pxPerS, dur) {
+    const scale = Math.min(1, 32000 / Math.max(1, dur * pxPerS));
+    const width = Math.max(1, Math.ceil(dur * pxPerS * scale));
+    const strip = this.strip ?? document.createElement('canvas');
+    strip.width = width; strip.height = h;
+    const g = strip.getContext('2d');
+    g.clearRect(0, 0, width, h);
+    const wv = this.wave, n = wv.peaks.length, mid = h / 2;
+    const perS = wv.secondsPerPoint ? 1 / wv.secondsPerPoint : n / dur;
+    const sPerPx = 1 / (pxPerS * scale);
+    for (let x = 0; x < width; x++) {
+      const i0 = Math.floor(x * sPerPx * perS), i1 = Math.max(i0 + 1, Math.floor((x + 1) * sPerPx * perS));
+      let p = 0, at = i0;
+      for (let i = i0; i < i1 && i < n; i++) if (wv.peaks[i] > p) { p = wv.peaks[i]; at = i; }
+      if (i0 >= n) break;
+      g.fillStyle = wv.colors ? wv.colors[at] : COLORS.plain;
+      const y = p * mid * 0.92;
+      g.fillRect(x, mid - y, 1, Math.max(1, 2 * y));
+    }
+    this.stripScale = scale;
+    return strip;
+  }
+
   draw(s) {
     const [w, h, dpr] = fit(this.canvas);
     const g = this.canvas.getContext('2d');
     g.fillStyle = '#0c0e14'; g.fillRect(0, 0, w, h);
-    const span = this.seconds, t0 = s.position - span / 2, pxPerS = w / span, mid = h / 2;
+    const span = this.seconds, t0 = s.position - span / 2, pxPerS = w / span;
     const dur = s.duration || 0;
     if (this.wave && dur > 0) {
-      const n = this.wave.peaks.length, perS = n / dur;
-      const band = this.wave.low;
-      const step = Math.max(1, Math.round(2 * dpr));
-      for (let x = 0; x < w; x += step) {
-        const t = t0 + x / pxPerS;
-        if (t < 0 || t >= dur) continue;
-        const f = t * perS, i = Math.floor(f), fr = f - i;
-        const a = this.wave.peaks[i] ?? 0, b = this.wave.peaks[Math.min(n - 1, i + 1)] ?? a;
-        const p = a + (b - a) * fr;
-        if (band) {
-          const lo = band[i], mi = this.wave.mid[i], hi = this.wave.high[i], tot = lo + mi + hi || 1;
-          g.fillStyle = lo / tot > 0.5 ? COLORS.low : mi / tot > 0.4 ? COLORS.mid : COLORS.high;
-        } else g.fillStyle = t < s.position ? '#2d5bc0' : COLORS.plain;
-        const y = p * mid * 0.92;
-        g.fillRect(x, mid - y, step, Math.max(1, 2 * y));
-      }
+      const key = `${w}x${h}:${dur}`;
+      if (key !== this.stripKey) { this.strip = this.renderStrip(h, pxPerS, dur); this.stripKey = key; }
+      const k = this.stripScale;
+      // Source rectangle in strip pixels; destination shifted when the window starts before 0 s.
+      const sx = t0 * pxPerS * k, sw = w * k;
+      const cx = Math.max(0, sx), dx = (cx - sx) / k;
+      const cw = Math.min(this.strip.width - cx, sw - (cx - sx));
+      if (cw > 0) g.drawImage(this.strip, cx, 0, cw, h, dx, 0, cw / k, h);
+      g.fillStyle = 'rgba(0,0,0,0.3)'; g.fillRect(0, 0, w / 2, h); // already played
     }
     // Beat grid: beat n at firstBeat + n·60/bpm (track time); every 4th a downbeat.
     if (s.bpm > 0 && Number.isFinite(s.firstBeat)) {

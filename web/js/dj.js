@@ -152,11 +152,7 @@ function buildDeckControls() {
     b.style.setProperty('--hc', HOTCUE_COLORS[i - 1]);
     hotBtns.push(b); hot.appendChild(b);
   }
-  widgets.set(key('hotcues'), { set: (v) => hotBtns.forEach((b, i) => {
-    const h = Array.isArray(v) ? v[i] : null;
-    const t = typeof h === 'number' ? h : h && typeof h === 'object' ? (h.position ?? h.time) : null;
-    b.classList.toggle('set', Number.isFinite(t) && t >= 0);
-  }) });
+  hotBtns.forEach((b, i) => widgets.set(key(`hotcue-${i + 1}`), { set: (v) => b.classList.toggle('set', typeof v === 'number' && v >= 0) }));
 
   // Loops and beatjump
   const loops = el('div', 'loops');
@@ -224,7 +220,7 @@ function buildMixer() {
     for (const band of ['high', 'mid', 'low']) {
       const p = `eq-${band}`;
       const row = el('div', 'eqrow');
-      const k = new Knob({ control: own ? p : `${d}.${p}`, label: band, min: DECK_PARAMS[p].min, max: DECK_PARAMS[p].max, def: 0, centred: true, format: formatDb, onInput: (v) => setParam(p, v) });
+      const k = new Knob({ control: own ? p : `${d}.${p}`, label: band, min: DECK_PARAMS[p].min, max: DECK_PARAMS[p].max, def: 0, centred: true, format: (v) => (v <= DECK_PARAMS[p].min + 0.05 ? 'kill' : formatDb(v)), onInput: (v) => setParam(p, v) });
       const killP = `eq-${band}-kill`;
       const kill = makeButton({ control: own ? killP : `${d}.${killP}`, label: 'KILL', className: 'kill', title: `Kill ${band}`, onPress: () => setParam(killP, !state.get(key(killP))) });
       if (!own) { k.setDisabled(true); kill.disabled = true; }

@@ -7,9 +7,10 @@ export const DECK_PARAMS = {
   tempo: { min: 0.5, max: 1.5, def: 1, label: 'Pitch' },
   keylock: { bool: true, def: false, label: 'Keylock' },
   'key-shift': { min: -12, max: 12, def: 0, step: 1, label: 'Key' },
-  'eq-high': { min: -26, max: 6, def: 0, label: 'High' },
-  'eq-mid': { min: -26, max: 6, def: 0, label: 'Mid' },
-  'eq-low': { min: -26, max: 6, def: 0, label: 'Low' },
+  // djeq's band range: −40 dB (the bottom of the knob is a full kill) … +6 dB.
+  'eq-high': { min: -40, max: 6, def: 0, label: 'High' },
+  'eq-mid': { min: -40, max: 6, def: 0, label: 'Mid' },
+  'eq-low': { min: -40, max: 6, def: 0, label: 'Low' },
   'eq-high-kill': { bool: true, def: false, label: 'Kill high' },
   'eq-mid-kill': { bool: true, def: false, label: 'Kill mid' },
   'eq-low-kill': { bool: true, def: false, label: 'Kill low' },

@@ -27,7 +27,9 @@ export class Receiver {
     };
     pc.ontrack = (e) => {
       const idx = pc.getTransceivers().indexOf(e.transceiver);
-      const stream = e.streams[0] ?? new MediaStream([e.track]);
+      // One stream per track: the server may put master and cue in one MediaStream, and WebAudio
+      // would then read the same (first) track for both.
+      const stream = new MediaStream([e.track]);
       this.streams[idx < 0 ? this.streams.length : idx] = stream;
       this.onTracks(this.streams.filter(Boolean));
     };

@@ -67,8 +67,16 @@ export class DeckView {
     if (Number.isFinite(fb)) this.s.firstBeat = fb;
     const dur = t.duration ?? t.duration_s;
     if (Number.isFinite(dur)) this.s.duration = dur;
-    if (t.waveform) { this.overview.setWaveform(t.waveform); this.zoom.setWaveform(t.waveform); }
-    this.trackId = t.id || t.track || this.trackId;
+    let wave = t.waveform;
+    if (typeof wave === 'string') wave = { b64: wave, points: t['waveform-points'], resolution: t['waveform-resolution'] };
+    const id = t.id || t.track;
+    if (id && id !== this.trackId) this.detailed = false; // another track: its own waveform
+    // Keep a detailed waveform (from the deck's `track` message) over the library's overview.
+    if (wave && !(this.detailed && !wave.b64)) {
+      this.overview.setWaveform(wave); this.zoom.setWaveform(wave);
+      this.detailed = Boolean(wave.b64);
+    }
+    this.trackId = id || this.trackId;
     this.renderKey();
   }
 
@@ -89,8 +97,10 @@ export class DeckView {
     const pos = num('position');
     if (pos !== undefined) this.clock.update(pos, s.playing, s.tempo);
     else this.clock.rate = s.playing ? s.tempo : 0;
+    // Hotcues: djdeck reports `hotcue-1` … `hotcue-8` in seconds (−1 = empty); an array also works.
     const hc = get('hotcues');
     if (Array.isArray(hc)) s.hotcues = hc.map((h) => (typeof h === 'number' ? h : h && typeof h === 'object' ? (h.position ?? h.time ?? NaN) : NaN));
+    else if (get('hotcue-1') !== undefined) s.hotcues = Array.from({ length: 8 }, (_, i) => { const v = get(`hotcue-${i + 1}`); return typeof v === 'number' && v >= 0 ? v : NaN; });
     const ls = num('loop-start'), le = num('loop-end');
     s.loop = ls !== undefined && le !== undefined && le > ls ? { start: ls, end: le, active: Boolean(get('loop-active')) } : null;
     const cue = num('cue'); if (cue !== undefined) s.cue = cue;
@@ -138,27 +148,40 @@ export class DeckView {
   }
 }
 
-/** The judge panel: live hint, per-transition scores. */
+const BREAKDOWN = [['beat-alignment', 'Beats'], ['tempo-match', 'Tempo'], ['key-compatibility', 'Key'], ['bass-clash', 'Bass'],
+  ['level-continuity', 'Level'], ['clipping', 'Clip'], ['phrase-alignment', 'Phrase']];
+
+/** The judge panel: the live hint while a transition runs, its score breakdown, and every
+ * transition's final score and feedback. */
 export class JudgePanel {
   constructor(root) {
     this.root = root;
     root.innerHTML = `<h2>Judge</h2>
-      <div class="hint" aria-live="polite"><span class="dim">The judge scores each transition: beats aligned, tempo and key matched, no bass clash, steady level, no clipping.</span></div>
+      <div class="hint" aria-live="polite"><span class="dim">The judge scores each transition: beats aligned, tempo and key matched, no bass clash, steady level, no clipping, started on a phrase.</span></div>
+      <div class="breakdown">${BREAKDOWN.map(([k, label]) => `<div class="part" data-part="${k}"><div class="bar"><i></i></div><span>${label}</span></div>`).join('')}</div>
       <ul class="transitions"></ul>`;
     this.hint = $('.hint', root); this.list = $('.transitions', root);
+    this.parts = new Map(BREAKDOWN.map(([k]) => [k, $(`[data-part="${k}"] i`, root)]));
   }
   judge(m) {
     const score = Number.isFinite(m.score) ? Math.round(m.score) : null;
     const who = m.seat ? `DJ ${m.seat.toUpperCase()}` : '';
-    const label = m.phase === 'final' ? 'Final' : 'Live';
+    const final = m.phase === 'final';
+    const text = final ? (m.feedback || m.hint || '') : (m.hint || m.feedback || '');
     this.hint.innerHTML = `${score !== null ? `<span class="score" style="color:${scoreColor(score)}">${score}</span>` : ''}`
-      + `<span class="dim">${label}${who ? ` · ${escapeHtml(who)}` : ''}:</span> ${escapeHtml(m.feedback || '')}`;
-    if (m.phase === 'final') this.addTransition(m);
+      + `<span class="dim">${final ? 'Transition' : 'Mixing'}${who ? ` · ${escapeHtml(who)}` : ''}:</span> ${escapeHtml(text)}`;
+    for (const [k, bar] of this.parts) {
+      const v = m[k];
+      bar.style.height = Number.isFinite(v) ? `${Math.max(2, Math.min(100, v))}%` : '0';
+      bar.style.background = scoreColor(v);
+    }
+    if (final) this.addTransition(m);
   }
   addTransition(m) {
     const li = document.createElement('li');
     const seat = m.seat || '';
-    li.innerHTML = `<span class="who ${seat}">${escapeHtml(seat.toUpperCase())}</span><span class="pts" style="color:${scoreColor(m.score)}">${Number.isFinite(m.score) ? Math.round(m.score) : '—'}</span><span>${escapeHtml(m.feedback || '')}</span>`;
+    const note = m.counted === false ? ' <span class="dim">(practice: not counted)</span>' : '';
+    li.innerHTML = `<span class="who ${escapeHtml(seat)}">${escapeHtml(seat.toUpperCase())}</span><span class="pts" style="color:${scoreColor(m.score)}">${Number.isFinite(m.score) ? Math.round(m.score) : '—'}</span><span>${escapeHtml(m.feedback || '')}${note}</span>`;
     this.list.prepend(li);
   }
   history(transitions) {

@@ -29,6 +29,7 @@ const judge = new JudgePanel($('#judge') || document.createElement('div'));
 
 function buildOverlay() {
   document.body.classList.add('overlay');
+  document.documentElement.classList.add('overlay'); // the page background must be transparent too
   document.body.innerHTML = `<div class="ov">
     <div class="ov-top"><div class="ov-score a" id="score-a">0</div>
       <div class="ov-mid"><div class="ov-title" id="battle-name">DJ Universe</div><div class="ov-timer" id="timer">--:--</div></div>
@@ -55,8 +56,8 @@ function overlayDeck(d) {
   const bpm = get('bpm') ?? t.bpm;
   const tempo = get('tempo') ?? 1;
   const key = toCamelot(get('camelot') || get('key') || t.camelot || t.key);
-  $(`#ov-title-${d}`).textContent = title;
-  $(`#ov-meta-${d}`).textContent = `${formatBpm(bpm * tempo)} BPM · ${key || '—'} · ${formatTempoPercent(tempo)}${get('playing') ? ' · ▶' : ''}`;
+  $(`#ov-title-${d}`).textContent = `${get('playing') ? '▶ ' : ''}${title}`;
+  $(`#ov-meta-${d}`).textContent = `${formatBpm(bpm * tempo)} BPM · ${key || '—'} · ${formatTempoPercent(tempo)}`;
 }
 
 function applyFlat(flat) {
