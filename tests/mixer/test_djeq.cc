@@ -203,3 +203,23 @@ TEST(DjEq, ControllerRampOfTheLowBand) {
   EXPECT_LE(end_level, -60.0);
   EXPECT_LE(max_step(out), 2.0 * 2.0 * M_PI * 50.0 / kRate * 0.5);
 }
+
+// A DJ's first press of KILL on a flat EQ (the element is then out of the signal path) must cut the
+// band at once, as must turning a band knob to its -40 dB bottom.
+TEST(DjEq, KillFromFlatMidStreamCuts) {
+  const double hz = 50.0;
+  const std::vector<std::pair<const char*, std::function<void(GstElement*)>>> presses = {
+      {"low-kill", [](GstElement* e) { g_object_set(e, "low-kill", TRUE, nullptr); }},
+      {"low -40 dB", [](GstElement* e) { g_object_set(e, "low", -40.0, nullptr); }},
+  };
+  for (const auto& press : presses) {
+    Signal in = sine(hz, 0.5, kRate);
+    Signal out = run_filter("djeq", in, nullptr, [&](GstElement* eq, guint64 f) {
+      if (f == kRate / 4 - (kRate / 4) % kBlock) press.second(eq);
+    });
+    const double before = tone_amplitude(out, hz, kRate / 16, kRate / 4 - kBlock);
+    const double after = tone_amplitude(out, hz, kRate * 3 / 4, kRate);
+    std::printf("[measure] djeq %s pressed mid-stream on a flat EQ: %.1f dB\n", press.first, db(after / before));
+    EXPECT_LE(db(after / before), -60.0) << press.first;
+  }
+}

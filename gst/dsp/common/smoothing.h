@@ -21,14 +21,18 @@ class SmoothedParam {
   float target() const { return target_.load(std::memory_order_relaxed); }
 
   // Audio thread: jump straight to the target (e.g. on reset or when not playing yet).
-  void snap() { current_ = target_.load(std::memory_order_relaxed); step_ = 0.0f; left_ = 0; }
+  void snap() {
+    current_ = aim_ = target_.load(std::memory_order_relaxed);
+    step_ = 0.0f;
+    left_ = 0;
+  }
   void snap_to(float v) { set_target(v); snap(); }
 
   void set_ramp_samples(uint32_t n) { ramp_samples_ = n ? n : 1; }
 
   // Audio thread: the value for the next sample.
   float next() {
-    if (left_ == 0) retarget();
+    retarget();
     if (left_ > 0) {
       current_ += step_;
       if (--left_ == 0) current_ = aim_;
