@@ -245,7 +245,7 @@ TEST(DjSpectrum, TempoOfDrumLoop) {
 // The running tempo of a demo track (decoded here) 10 s after it starts, against the manifest.
 TEST(DjSpectrum, TempoOfDemoTrackAfterTenSeconds) {
   if (!demo_available()) GTEST_SKIP() << "demo library not built";
-  for (const char* id : {"house-124-am", "deephouse-120-cm"}) {
+  for (const char* id : {"house-124-am", "deephouse-120-cm", "techno-130-fm"}) {
     Track t = demo_track(id, "groove");
     ASSERT_FALSE(t.stereo.empty()) << id;
     const size_t from = static_cast<size_t>(t.cue_s * kRate) * 2;
