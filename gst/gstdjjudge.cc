@@ -96,6 +96,9 @@ struct _GstDjJudgePad {
   // GST_OBJECT_LOCK
   gdouble bpm;
   gchar* key;
+  // Streaming thread of this pad only.
+  gboolean live_checked;
+  gboolean live;  // upstream is live: never wait for the other decks
 };
 
 G_DEFINE_TYPE(GstDjJudgePad, gst_dj_judge_pad, GST_TYPE_PAD);
@@ -156,6 +159,8 @@ static void gst_dj_judge_pad_class_init(GstDjJudgePadClass* klass) {
 static void gst_dj_judge_pad_init(GstDjJudgePad* pad) {
   pad->bpm = 0.0;
   pad->key = nullptr;
+  pad->live_checked = FALSE;
+  pad->live = FALSE;
 }
 
 /* ---------------- element ---------------- */
@@ -296,6 +301,16 @@ static GstFlowReturn gst_dj_judge_chain(GstPad* pad, GstObject* parent, GstBuffe
   }
   const float* data = reinterpret_cast<const float*>(map.data);
   const int64_t frames = static_cast<int64_t>(map.size / (2 * sizeof(float)));
+  GstDjJudgePad* jpad = GST_DJ_JUDGE_PAD(pad);
+  if (!jpad->live_checked) {
+    // A live deck keeps time by the clock: then a pad that runs ahead never waits for another one
+    // (that would stall the deck's other branches, the mix itself); a file being rendered waits.
+    GstQuery* q = gst_query_new_latency();
+    if (gst_pad_peer_query(pad, q)) gst_query_parse_latency(q, &jpad->live, nullptr, nullptr);
+    gst_query_unref(q);
+    jpad->live_checked = TRUE;
+  }
+  const bool live = jpad->live;
   {
     std::unique_lock<std::mutex> lk(p->lock);
     const int idx = pad_index(self, pad);
@@ -328,8 +343,13 @@ static GstFlowReturn gst_dj_judge_chain(GstPad* pad, GstObject* parent, GstBuffe
       if (space <= 0) {
         judge_available(p, false, 0, reports);
         if (kRingFrames - (d.write_pos - p->processed) > 0) continue;
-        // This pad is a ring ahead of another: wait for it, then carry on without it (live safety).
+        // This pad is a ring ahead of another. Live: carry on now, the late deck counts as silent
+        // where it is missing. Not live: wait for it (a second at most, then carry on as well).
         p->cond.notify_all();
+        if (live) {
+          judge_available(p, true, d.write_pos - kRingFrames / 2, reports);
+          continue;
+        }
         if (p->cond.wait_for(lk, std::chrono::seconds(1)) == std::cv_status::timeout || p->flushing) {
           if (p->flushing) break;
           judge_available(p, true, d.write_pos - kRingFrames / 2, reports);

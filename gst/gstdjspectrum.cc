@@ -36,8 +36,9 @@
  * - `chroma` (#GstValueArray of 12 #gfloat): power per pitch class from 200 Hz (where FFT bins get narrower than a semitone) to 5 kHz, C first
  *   (C, C♯, D, … B), normalised so the strongest class is 1 (all 0 in silence).
  * - `onset` (#gboolean): a note or drum onset was detected during the interval (aubio, HFC).
- * - `tempo` (#gdouble): running tempo estimate in BPM (aubio's beat tracker, refined by a least-squares
- *   grid fit over the last 32 beats); 0 until enough beats were heard.
+ * - `tempo` (#gdouble): running tempo estimate in BPM, 78–178: the autocorrelation of a kick-weighted
+ *   onset envelope over the last ~11 s, updated every second (for the first seconds, aubio's beat
+ *   tracker refined by a least-squares grid fit); 0 until enough was heard.
  *
  * ## Example launch line
  * |[

@@ -223,7 +223,7 @@ const std::vector<TrackSpec>& catalogue() {
                  16, {i, iv, i, V}, 2, club_arrangement(), deep_house(), 0x1004});
     t.push_back({"house-124-am", "Warehouse Sunrise", "The Night Shift", "house", 124.0, {9, true}, 0.250,
                  16, {i, VI, iv, V}, 2, club_arrangement(), house(), 0x1005});
-    t.push_back({"house-124-em", "Second Wind", "Corner Club", "house", 124.0, {4, true}, 0.080, 16,
+    t.push_back({"house-124-em", "Second Wind", "Corner Club", "house", 124.0, {4, true}, 0.250, 16,
                  {i, VI, i, V}, 2, club_arrangement(), house_keys(), 0x1006});
     t.push_back({"techhouse-126-ebm", "Low Ceiling", "Rasmus Vale", "tech house", 126.0, {3, true}, 0.150,
                  16, {i, i, iv, V}, 2, club_arrangement(), tech_house(), 0x1007});

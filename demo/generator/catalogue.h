@@ -1,3 +1,5 @@
+// house-124-am and house-124-em share tempo and first beat: started together they are beat-matched,
+// a ready pair for recipes and demos.
 // The demo library: what each track is (genre, tempo, key, progression, arrangement) and the
 // per-genre grooves written as step patterns, one character per sixteenth note.
 #pragma once

@@ -197,3 +197,45 @@ TEST_P(DjJudge, SameAudioSameScore) {
 
 INSTANTIATE_TEST_SUITE_P(Tracks, DjJudge, ::testing::Values("synthetic", "demo"),
                          [](const ::testing::TestParamInfo<std::string>& i) { return i.param; });
+
+// djjudge as the last element of a gst-launch style pipeline: two decks with different buffer sizes
+// (one runs ahead), live and not live; the pipeline reaches EOS and nothing stalls.
+static bool run_pipeline_to_eos(const char* desc, int timeout_s) {
+  GError* err = nullptr;
+  GstElement* pipe = gst_parse_launch(desc, &err);
+  if (!pipe) {
+    ADD_FAILURE() << (err ? err->message : "parse failed");
+    g_clear_error(&err);
+    return false;
+  }
+  gst_element_set_state(pipe, GST_STATE_PLAYING);
+  GstBus* bus = gst_element_get_bus(pipe);
+  GstMessage* m = gst_bus_timed_pop_filtered(bus, timeout_s * GST_SECOND,
+                                             static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+  const bool eos = m && GST_MESSAGE_TYPE(m) == GST_MESSAGE_EOS;
+  if (m) gst_message_unref(m);
+  gst_object_unref(bus);
+  gst_element_set_state(pipe, GST_STATE_NULL);
+  gst_object_unref(pipe);
+  return eos;
+}
+
+TEST(DjJudgePipeline, ReachesEosWithUnevenDecks) {
+  EXPECT_TRUE(run_pipeline_to_eos(
+      "djjudge name=j "
+      "audiotestsrc num-buffers=100 samplesperbuffer=4800 wave=ticks ! "
+      "audio/x-raw,format=F32LE,rate=48000,channels=2 ! j.deck_0 "
+      "audiotestsrc num-buffers=1875 samplesperbuffer=256 wave=pink-noise volume=0.1 ! "
+      "audio/x-raw,format=F32LE,rate=48000,channels=2 ! j.deck_1",
+      30));
+}
+
+TEST(DjJudgePipeline, LiveDecksRunInRealTime) {
+  EXPECT_TRUE(run_pipeline_to_eos(
+      "djjudge name=j "
+      "audiotestsrc is-live=true num-buffers=100 samplesperbuffer=480 wave=ticks ! "
+      "audio/x-raw,format=F32LE,rate=48000,channels=2 ! queue ! j.deck_0 "
+      "audiotestsrc is-live=true num-buffers=100 samplesperbuffer=480 wave=silence ! "
+      "audio/x-raw,format=F32LE,rate=48000,channels=2 ! queue ! j.deck_1",
+      10));
+}

@@ -8,6 +8,7 @@
 #include <numeric>
 
 #include "analysis_test_util.h"
+#include "mix_render.h"
 #include "test_env.h"
 
 using namespace dju_test;
@@ -239,4 +240,25 @@ TEST(DjSpectrum, TempoOfDrumLoop) {
   EXPECT_GT(onsets, static_cast<int>(all.size()) / 2);  // every 500 ms holds a kick
   RecordProperty("tempo_after_10s", std::to_string(tempo));
   free_all(all);
+}
+
+// The running tempo of a demo track (decoded here) 10 s after it starts, against the manifest.
+TEST(DjSpectrum, TempoOfDemoTrackAfterTenSeconds) {
+  if (!demo_available()) GTEST_SKIP() << "demo library not built";
+  for (const char* id : {"house-124-am", "deephouse-120-cm", "techno-130-fm"}) {
+    Track t = demo_track(id, "groove");
+    ASSERT_FALSE(t.stereo.empty()) << id;
+    const size_t from = static_cast<size_t>(t.cue_s * kRate) * 2;
+    std::vector<float> part(t.stereo.begin() + from, t.stereo.begin() + from + 12 * kRate * 2);
+    auto msgs = run_djspectrum(part, "interval=500000000", 1024);
+    double tempo = 0;
+    for (auto* s : msgs) {
+      guint64 ts = 0;
+      gst_structure_get_uint64(s, "timestamp", &ts);
+      if (ts >= 10 * GST_SECOND) { tempo = get_double(s, "tempo"); break; }
+    }
+    std::printf("%s: %.2f BPM after 10 s (manifest %.1f)\n", id, tempo, t.bpm);
+    EXPECT_NEAR(tempo, t.bpm, 1.0) << id;
+    free_all(msgs);
+  }
 }

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "key_profile.h"
 #include "kick_onsets.h"
 #include "test_env.h"
 
@@ -297,6 +298,16 @@ TEST_P(DemoTrack, AudioMatchesManifest) {
   RecordProperty("max_error_ms", std::to_string(max_err * 1000.0));
   EXPECT_EQ(missed, 0);
   EXPECT_EQ(stray, 0);
+
+  // The key is audible: an independent chroma estimate puts the manifest's key first (or within
+  // 0.05 correlation of the first, for the closest relatives).
+  auto keys = dju_demo_test::rank_keys(d.mono, 48000.0);
+  double r_manifest = -2.0;
+  for (const auto& k : keys)
+    if (k.name == t->key) r_manifest = k.r;
+  std::printf("%-22s key %-9s chroma best %-9s r=%.2f  manifest key r=%.2f\n", t->id.c_str(), t->key.c_str(),
+              keys[0].name.c_str(), keys[0].r, r_manifest);
+  EXPECT_GT(r_manifest, keys[0].r - 0.05) << "the music sounds like " << keys[0].name;
 
   // Not silent, not clipped: sane levels.
   double sum = 0.0, peak = 0.0;

@@ -10,23 +10,6 @@
 namespace dju {
 
 namespace {
-// Krumhansl & Kessler (1982) probe-tone ratings, tonic first.
-const double kMajorProfile[12] = {6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88};
-const double kMinorProfile[12] = {6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17};
-
-double pearson(const double* a, const double* b, int n) {
-  double ma = 0, mb = 0;
-  for (int i = 0; i < n; ++i) { ma += a[i]; mb += b[i]; }
-  ma /= n; mb /= n;
-  double sab = 0, saa = 0, sbb = 0;
-  for (int i = 0; i < n; ++i) {
-    sab += (a[i] - ma) * (b[i] - mb);
-    saa += (a[i] - ma) * (a[i] - ma);
-    sbb += (b[i] - mb) * (b[i] - mb);
-  }
-  return saa > 0 && sbb > 0 ? sab / std::sqrt(saa * sbb) : 0.0;
-}
-
 int pitch_class_of(const char* s, int* used) {
   static const int base[7] = {9, 11, 0, 2, 4, 5, 7};  // A B C D E F G
   const char c = static_cast<char>(std::toupper(static_cast<unsigned char>(s[0])));
@@ -95,28 +78,6 @@ double camelot_compatibility(CamelotKey a, CamelotKey b) {
   if (d == 0) return 90;  // relative major/minor
   if (d == 1) return 70;  // diagonal move
   return std::max(0.0, same_letter[d] - 10);
-}
-
-CamelotKey key_from_chroma12(const double chroma[12], double* confidence) {
-  CamelotKey k;
-  double sum = 0;
-  for (int i = 0; i < 12; ++i) sum += chroma[i];
-  if (confidence) *confidence = 0;
-  if (!(sum > 0)) return k;
-  double best = -2;
-  int best_tonic = -1;
-  bool best_minor = false;
-  for (int mode = 0; mode < 2; ++mode) {
-    const double* prof = mode ? kMinorProfile : kMajorProfile;
-    for (int tonic = 0; tonic < 12; ++tonic) {
-      double rotated[12];
-      for (int i = 0; i < 12; ++i) rotated[i] = prof[((i - tonic) % 12 + 12) % 12];
-      const double c = pearson(chroma, rotated, 12);
-      if (c > best) { best = c; best_tonic = tonic; best_minor = mode == 1; }
-    }
-  }
-  if (confidence) *confidence = best;
-  return camelot_from_tonic(best_tonic, best_minor);
 }
 
 }  // namespace dju

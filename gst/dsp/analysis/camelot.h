@@ -20,8 +20,4 @@ int camelot_hours_apart(CamelotKey a, CamelotKey b);
 // Harmonic compatibility 0..100: same key or relative 100/90, one hour 90, … tritone 0.
 double camelot_compatibility(CamelotKey a, CamelotKey b);
 
-// Krumhansl–Kessler key finding from a 12-bin chroma (C first). `confidence` gets the winning
-// correlation (-1..1); the key is unknown when the chroma is empty.
-CamelotKey key_from_chroma12(const double chroma[12], double* confidence);
-
 }  // namespace dju

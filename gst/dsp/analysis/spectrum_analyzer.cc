@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "analysis/tempo_estimate.h"
 #include "common/units.h"
 
 namespace dju {
@@ -47,6 +48,15 @@ SpectrumAnalyzer::SpectrumAnalyzer(int sample_rate, int channels, int display_ba
   onset_ = new_aubio_onset("hfc", 2 * kBeatHop, kBeatHop, rate_);
   tempo_ = new_aubio_tempo("default", 2 * kBeatHop, kBeatHop, rate_);
   beat_in_ = new_fvec(kBeatHop);
+  // Low band for the onset envelope: RBJ low-pass at 150 Hz, Q 0.707, twice.
+  {
+    const double w = 2 * kPi * 150.0 / rate_, cw = std::cos(w), al = std::sin(w) / (2 * 0.7071), a0 = 1 + al;
+    lp1_.b0 = (1 - cw) / 2 / a0; lp1_.b1 = (1 - cw) / a0; lp1_.b2 = lp1_.b0;
+    lp1_.a1 = -2 * cw / a0; lp1_.a2 = (1 - al) / a0;
+    lp2_ = lp1_;
+  }
+  odf_.assign(kOdfFrames, 0.0f);
+  odf_flat_.assign(kOdfFrames, 0.0f);
   beat_out_ = new_fvec(1);
   onset_out_ = new_fvec(1);
 }
@@ -80,6 +90,12 @@ void SpectrumAnalyzer::reset() {
   beat_fill_ = 0;
   beat_hops_ = 0;
   grid_.reset();
+  std::fill(odf_.begin(), odf_.end(), 0.0f);
+  odf_count_ = 0;
+  tempo_bpm_ = 0.0f;
+  e_low_ = e_rest_ = 0;
+  prev_amp_[0] = prev_amp_[1] = rise_mean_[0] = rise_mean_[1] = 0;
+  lp1_.z1 = lp1_.z2 = lp2_.z1 = lp2_.z2 = 0;
   // aubio's trackers keep their own history; there is no reset in 0.4, so rebuild them here. This is
   // the one place that allocates, and it only runs on flush (never in steady streaming).
   del_aubio_onset(onset_);
@@ -117,6 +133,17 @@ void SpectrumAnalyzer::process(const float* x, size_t frames) {
       since_fft_ = 0;
       run_fft();
     }
+    {
+      auto run = [](Lowpass& f, double x) {
+        const double y = f.b0 * x + f.z1;
+        f.z1 = f.b1 * x - f.a1 * y + f.z2;
+        f.z2 = f.b2 * x - f.a2 * y;
+        return y;
+      };
+      const double low = run(lp2_, run(lp1_, mono));
+      e_low_ += low * low;
+      e_rest_ += (mono - low) * (mono - low);
+    }
     beat_in_->data[beat_fill_] = mono;
     if (++beat_fill_ == kBeatHop) {
       beat_fill_ = 0;
@@ -141,6 +168,31 @@ void SpectrumAnalyzer::run_beat_hop() {
   ++beat_hops_;
   aubio_onset_do(onset_, beat_in_, onset_out_);
   if (onset_out_->data[0] != 0.0f) onset_seen_ = true;
+  // Onset envelope: rise of the RMS amplitude in the low band and in the rest, each divided by its
+  // running mean; kicks weigh four times the rest.
+  {
+    const double fps = static_cast<double>(rate_) / kBeatHop;
+    const double beta = 1.0 - std::exp(-1.0 / (5.0 * fps));
+    const double e[2] = {e_low_ / kBeatHop, e_rest_ / kBeatHop};
+    double o = 0;
+    for (int b = 0; b < 2; ++b) {
+      const double amp = std::sqrt(e[b]);
+      const double rise = std::max(0.0, amp - prev_amp_[b]);
+      prev_amp_[b] = amp;
+      rise_mean_[b] += beta * (rise - rise_mean_[b]);
+      o += (b == 0 ? 1.0 : 0.25) * rise / (rise_mean_[b] + 1e-7);
+    }
+    e_low_ = e_rest_ = 0;
+    odf_[odf_count_ % kOdfFrames] = static_cast<float>(o);
+    ++odf_count_;
+    // Once a second: the tempo over the envelope so far (up to ~11 s).
+    if (odf_count_ % static_cast<uint64_t>(fps) == 0) {
+      const int n = static_cast<int>(std::min<uint64_t>(odf_count_, kOdfFrames));
+      for (int i = 0; i < n; ++i) odf_flat_[i] = odf_[(odf_count_ - n + i) % kOdfFrames];
+      const double bpm = estimate_tempo(odf_flat_.data(), n, fps);
+      if (bpm > 0) tempo_bpm_ = static_cast<float>(bpm);
+    }
+  }
   aubio_tempo_do(tempo_, beat_in_, beat_out_);
   if (beat_out_->data[0] != 0.0f) {
     // aubio reports the beat inside this hop as a fraction of the hop.
@@ -160,7 +212,7 @@ void SpectrumAnalyzer::finish_interval(SpectrumFeatures& out) {
   out.crest_db = (ms > 0 && peak_ > 0) ? out.peak_db - out.rms_db : 0.0f;
   out.zero_crossing_rate = frames_ > 1 ? static_cast<float>(zero_crossings_) / (frames_ - 1) : 0.0f;
   out.onset = onset_seen_;
-  out.tempo_bpm = static_cast<float>(grid_.bpm());
+  out.tempo_bpm = tempo_bpm_ > 0 ? tempo_bpm_ : static_cast<float>(grid_.bpm());
 
   // --- frequency domain: mean power spectrum of the interval ---
   if (ffts_in_interval_ == 0) run_fft();  // interval shorter than a hop: analyse the latest window

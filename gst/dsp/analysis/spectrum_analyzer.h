@@ -53,6 +53,7 @@ class SpectrumAnalyzer {
   static constexpr int kFftSize = 4096;
   static constexpr int kHop = 1024;
   static constexpr int kBeatHop = 512;
+  static constexpr int kOdfFrames = 1024;  // 10.9 s of onset envelope at 48 kHz
 
   SpectrumAnalyzer(int sample_rate, int channels, int display_bands);
   ~SpectrumAnalyzer();
@@ -105,7 +106,15 @@ class SpectrumAnalyzer {
   fvec_t* onset_out_ = nullptr;
   size_t beat_fill_ = 0;
   uint64_t beat_hops_ = 0;
-  BeatGridFit grid_;
+  BeatGridFit grid_;  // aubio's beats: the tempo for the first seconds
+  // Onset envelope (kick-weighted band flux per beat hop) for the running tempo estimate.
+  struct Lowpass { double b0, b1, b2, a1, a2, z1 = 0, z2 = 0; };
+  Lowpass lp1_{}, lp2_{};
+  double e_low_ = 0, e_rest_ = 0, prev_amp_[2] = {0, 0}, rise_mean_[2] = {0, 0};
+  std::vector<float> odf_;       // ring, kOdfFrames
+  std::vector<float> odf_flat_;  // scratch, unrolled
+  uint64_t odf_count_ = 0;
+  float tempo_bpm_ = 0.0f;
 
   // Time-domain accumulators for the interval.
   uint64_t frames_ = 0;
