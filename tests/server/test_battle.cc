@@ -3,6 +3,7 @@
 // 330 Hz tone track, deck b a 2.5 kHz one, so a spectrum tells which deck is heard.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "server_harness.h"
@@ -560,13 +561,26 @@ TEST_F(BattleTest, StateAndSpectrumAreStreamed) {
   json_object_unref(j);
   control(dj_a, R"("deck":"a","action":"play")");
   spin(0.3);
-  size_t spectra = spectator.count("spectrum"), states = spectator.count("state");
-  spin(1.0);
-  size_t spectra_per_s = spectator.count("spectrum") - spectra, states_per_s = spectator.count("state") - states;
-  std::printf("MEASURE spectrum_per_s=%zu state_per_s=%zu\n", spectra_per_s, states_per_s);
-  EXPECT_GE(spectra_per_s, 12u);
-  EXPECT_LE(spectra_per_s, 30u);
-  EXPECT_GE(states_per_s, 6u);  // deck a ~10 Hz while playing
+  // Rates are judged by the analyser's own timestamps, so a busy test machine that delivers late
+  // does not change the verdict; delivery itself must keep up within a factor of three.
+  while (JsonObject* m = spectator.wait_for("spectrum", 0)) json_object_unref(m);
+  size_t states = spectator.count("state");
+  spin(2.0);
+  std::vector<double> stamps;
+  while (JsonObject* m = spectator.wait_for("spectrum", 0)) {
+    const char* field = json_object_has_member(m, "running-time") ? "running-time" : "timestamp";
+    if (json_object_has_member(m, field)) stamps.push_back(json_object_get_double_member(m, field) / 1e6);
+    json_object_unref(m);
+  }
+  ASSERT_GE(stamps.size(), 14u) << "spectrum messages in 2 s";
+  std::vector<double> gaps;
+  for (size_t i = 1; i < stamps.size(); i++) gaps.push_back(stamps[i] - stamps[i - 1]);
+  std::sort(gaps.begin(), gaps.end());
+  double median_ms = gaps[gaps.size() / 2];
+  size_t states_2s = spectator.count("state") - states;
+  std::printf("MEASURE spectrum_interval_ms=%.1f spectra_in_2s=%zu states_in_2s=%zu\n", median_ms, stamps.size(), states_2s);
+  EXPECT_NEAR(median_ms, 50.0, 10.0) << "~20 Hz";
+  EXPECT_GE(states_2s, 7u);  // deck a reports ~10 Hz while playing
   JsonObject* st = nullptr;
   ASSERT_TRUE(wait_until([&] {
     JsonObject* m = spectator.wait_for("state", 0);
