@@ -1,5 +1,6 @@
 #include "battle.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -597,6 +598,28 @@ void Battle::update_judge_gains() {
   }
 }
 
+// The judge scores tempo and key from what the deck knows: its analysed BPM times the tempo it plays at.
+void Battle::update_judge_deck(int i) {
+  if (!pipe_ || !pipe_->judge_pad[i]) return;
+  double bpm = 0, tempo = 1;
+  gchar* camelot = nullptr;
+  g_object_get(pipe_->deck[i], "bpm", &bpm, "tempo", &tempo, nullptr);
+  if (g_object_class_find_property(G_OBJECT_GET_CLASS(pipe_->deck[i]), "camelot"))
+    g_object_get(pipe_->deck[i], "camelot", &camelot, nullptr);
+  double played = std::min(400.0, std::max(0.0, bpm * tempo));
+  if (std::fabs(played - judge_bpm_[i]) > 1e-6 &&
+      g_object_class_find_property(G_OBJECT_GET_CLASS(pipe_->judge_pad[i]), "bpm")) {
+    g_object_set(pipe_->judge_pad[i], "bpm", played, nullptr);
+    judge_bpm_[i] = played;
+  }
+  std::string key = camelot ? camelot : "";
+  g_free(camelot);
+  if (key != judge_key_[i] && g_object_class_find_property(G_OBJECT_GET_CLASS(pipe_->judge_pad[i]), "key")) {
+    g_object_set(pipe_->judge_pad[i], "key", key.c_str(), nullptr);
+    judge_key_[i] = key;
+  }
+}
+
 // JSON value → GValue of the property's type, refusing (never clamping) values outside its range.
 static bool json_to_property_value(GParamSpec* p, JsonNode* node, GValue* out, Refusal* r) {
   GType t = p->value_type;
@@ -1012,13 +1035,16 @@ void Battle::on_element_message(GstMessage* m) {
     json_object_set_string_member(msg, "type", "state");
     json_object_set_string_member(msg, "deck", seat_str(deck).c_str());
     broadcast(msg);
+    update_judge_deck(deck);
   } else if (deck >= 0 && g_str_equal(name, "djdeck-track")) {
     JsonObject* msg = structure_to_json(s);
     json_object_set_string_member(msg, "type", "track");
     json_object_set_string_member(msg, "deck", seat_str(deck).c_str());
     json_object_set_string_member(msg, "track", deck_track_[deck].c_str());
     json_object_remove_member(msg, "location");  // a server path; the id says it
+    json_object_remove_member(msg, "uri");
     broadcast(msg);
+    update_judge_deck(deck);
     log_event(id_, "deck " + seat_str(deck) + " loaded " + deck_track_[deck]);
   } else if (deck >= 0 && g_str_equal(name, "djdeck-error")) {
     const char* reason = gst_structure_get_string(s, "reason");

@@ -107,6 +107,7 @@ class Battle : public std::enable_shared_from_this<Battle> {
   void start_countdown();
   void go_live();
   void update_judge_gains();
+  void update_judge_deck(int i);
   bool apply_param(int seat_index, const struct ParamInfo* p, JsonNode* value, Refusal* r, GstPad** probe_pad);
   void ack_when_heard(GstPad* pad, uint64_t sub_id, gint64 ack_id, double received_ms);
   JsonObject* mixer_state() const;
@@ -135,6 +136,8 @@ class Battle : public std::enable_shared_from_this<Battle> {
   std::string deck_track_[2];
   JsonObject* deck_state_[2] = {nullptr, nullptr};
   double cue_mix_[2] = {0.5, 0.5};
+  double judge_bpm_[2] = {-1, -1};
+  std::string judge_key_[2];
 
   double score_total_[2] = {0, 0};
   int score_count_[2] = {0, 0};

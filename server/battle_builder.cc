@@ -21,8 +21,10 @@ std::vector<std::string> BattleBuilder::missing_elements() {
 }
 
 BattlePipeline::~BattlePipeline() {
-  for (int i = 0; i < 2; i++)
+  for (int i = 0; i < 2; i++) {
     if (mixer_pad[i]) gst_object_unref(mixer_pad[i]);
+    if (judge_pad[i]) gst_object_unref(judge_pad[i]);
+  }
   if (recording_branch_pad) gst_object_unref(recording_branch_pad);
   if (pipeline) {
     gst_element_set_state(GST_ELEMENT(pipeline), GST_STATE_NULL);
@@ -168,8 +170,7 @@ BattlePipeline* BattleBuilder::build(const std::string& name, const std::string&
       bp->judge_gain[i] = m.make("volume", "judge_gain_" + s);
       m.link_tee(deck_tee[i], q_judge);
       m.link(q_judge, bp->judge_gain[i]);
-      GstPad* judge_pad = m.link_request(bp->judge_gain[i], bp->judge, ("deck_" + std::to_string(i)).c_str());
-      if (judge_pad) gst_object_unref(judge_pad);
+      bp->judge_pad[i] = m.link_request(bp->judge_gain[i], bp->judge, ("deck_" + std::to_string(i)).c_str());
     }
 
     // Headphone cue: own deck before the channel fader ⟷ master, mixed by the cue mixer's crossfader.

@@ -40,6 +40,7 @@ struct BattlePipeline {
   GstElement* cue_rtp_tee[2] = {};
   GstElement* judge = nullptr;  // null when the plugin has no djjudge (battles play, unscored)
   GstElement* judge_gain[2] = {};
+  GstPad* judge_pad[2] = {};  // djjudge deck_N (bpm and key set from the deck's analysis)
   GstElement* recording_sink = nullptr;
   GstPad* recording_branch_pad = nullptr;  // master tee pad of the recording branch
 

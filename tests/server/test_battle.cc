@@ -3,6 +3,7 @@
 // 330 Hz tone track, deck b a 2.5 kHz one, so a spectrum tells which deck is heard.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "server_harness.h"
@@ -297,7 +298,7 @@ TEST_F(BattleTest, DjRejoinsWithTheSameTokenAndTheBattleNeverStopped) {
   size_t frames = rx.frames(0);
   spin(0.5);
   EXPECT_GT(rx.frames(0), frames + 12000);
-  EXPECT_GT(rx.tone_db(0, kFreqA, 0.3), -30);
+  EXPECT_TRUE(hears(rx, 0, kFreqA));
 
   WsClient again(ws_url());
   Receiver rx2(&again);
@@ -492,6 +493,108 @@ TEST_F(BattleTest, MidiMessagesDriveTheDeckAndMixer) {
   EXPECT_EQ(dj_a.wait_error(), "forbidden") << "MIDI goes through the same permissions";
   auto metrics = http("GET", server_->url("/metrics")).body;
   EXPECT_EQ(metrics.find("djuniverse_command_latency_seconds_count 0"), std::string::npos);
+}
+
+TEST_F(BattleTest, JudgeCreditsTheTransitionToTheIncomingDeck) {
+  if (http("GET", server_->url("/ready")).body.find("battles") == std::string::npos) GTEST_SKIP();
+  WsClient dj_a(ws_url()), dj_b(ws_url());
+  JsonObject* j = join(dj_a, "a", token_a_);
+  ASSERT_NE(j, nullptr);
+  json_object_unref(j);
+  j = join(dj_b, "b", token_b_);
+  ASSERT_NE(j, nullptr);
+  json_object_unref(j);
+  dj_a.send(R"({"type":"ready"})");
+  dj_b.send(R"({"type":"ready"})");
+  ASSERT_TRUE(wait_until([&] {
+    return http("GET", server_->url("/api/battles/" + id_)).body.find(R"("state":"live")") != std::string::npos;
+  }, 5));
+  control(dj_a, R"("param":"crossfader","value":-1)");
+  control(dj_a, R"("deck":"a","action":"play")");
+  control(dj_b, R"("deck":"b","action":"play")");
+  spin(3.0);
+  // Deck a hands over to deck b across the crossfader.
+  for (int step = 1; step <= 10; step++) {
+    control(dj_b, "\"param\":\"crossfader\",\"value\":" + std::to_string(-1.0 + 0.2 * step));
+    spin(0.4);
+  }
+  JsonObject* final_judge = nullptr;
+  bool got = wait_until([&] {
+    JsonObject* m = dj_a.wait_for("judge", 0);
+    if (m && str_member(m, "phase") == "final") final_judge = m;
+    else if (m) json_object_unref(m);
+    return final_judge != nullptr;
+  }, 20);
+  if (!got && http("GET", server_->url("/api/battles/" + id_)).body.find("judge") == std::string::npos &&
+      server_->log().find("djjudge is not available") != std::string::npos)
+    GTEST_SKIP() << "this build has no djjudge";
+  ASSERT_TRUE(got) << "no final judge message";
+  EXPECT_EQ(str_member(final_judge, "seat"), "b");
+  EXPECT_EQ(json_object_get_int_member(final_judge, "incoming"), 1);
+  EXPECT_TRUE(json_object_get_boolean_member(final_judge, "counted"));
+  double score = json_object_get_double_member(final_judge, "score");
+  std::printf("MEASURE judge_score=%.1f feedback=%s\n", score, str_member(final_judge, "feedback").c_str());
+  json_object_unref(final_judge);
+  JsonObject* sc = dj_b.wait_for("score", 3);
+  ASSERT_NE(sc, nullptr);
+  JsonObject* scores = json_object_get_object_member(sc, "scores");
+  EXPECT_DOUBLE_EQ(json_object_get_double_member(json_object_get_object_member(scores, "b"), "total"), score);
+  EXPECT_EQ(json_object_get_int_member(json_object_get_object_member(scores, "a"), "transitions"), 0);
+  json_object_unref(sc);
+  JsonObject* st = parse_object(http("GET", server_->url("/api/battles/" + id_)).body);
+  EXPECT_EQ(json_array_get_length(json_object_get_array_member(st, "transitions")), 1u);
+  json_object_unref(st);
+  gchar* hist = nullptr;
+  ASSERT_TRUE(g_file_get_contents((data_ + "/battles/" + id_ + ".jsonl").c_str(), &hist, nullptr, nullptr));
+  EXPECT_NE(std::string(hist).find(R"("event":"transition")"), std::string::npos);
+  g_free(hist);
+}
+
+TEST_F(BattleTest, StateAndSpectrumAreStreamed) {
+  WsClient spectator(ws_url());
+  JsonObject* j = join(spectator, "spectator");
+  ASSERT_NE(j, nullptr);
+  json_object_unref(j);
+  WsClient dj_a(ws_url());
+  j = join(dj_a, "a", token_a_);
+  ASSERT_NE(j, nullptr);
+  json_object_unref(j);
+  control(dj_a, R"("deck":"a","action":"play")");
+  spin(0.3);
+  // Rates are judged by the analyser's own timestamps, so a busy test machine that delivers late
+  // does not change the verdict; delivery itself must keep up within a factor of three.
+  while (JsonObject* m = spectator.wait_for("spectrum", 0)) json_object_unref(m);
+  size_t states = spectator.count("state");
+  spin(2.0);
+  std::vector<double> stamps;
+  while (JsonObject* m = spectator.wait_for("spectrum", 0)) {
+    const char* field = json_object_has_member(m, "running-time") ? "running-time" : "timestamp";
+    if (json_object_has_member(m, field)) stamps.push_back(json_object_get_double_member(m, field) / 1e6);
+    json_object_unref(m);
+  }
+  ASSERT_GE(stamps.size(), 14u) << "spectrum messages in 2 s";
+  std::vector<double> gaps;
+  for (size_t i = 1; i < stamps.size(); i++) gaps.push_back(stamps[i] - stamps[i - 1]);
+  std::sort(gaps.begin(), gaps.end());
+  double median_ms = gaps[gaps.size() / 2];
+  size_t states_2s = spectator.count("state") - states;
+  std::printf("MEASURE spectrum_interval_ms=%.1f spectra_in_2s=%zu states_in_2s=%zu\n", median_ms, stamps.size(), states_2s);
+  EXPECT_NEAR(median_ms, 50.0, 10.0) << "~20 Hz";
+  EXPECT_GE(states_2s, 7u);  // deck a reports ~10 Hz while playing
+  JsonObject* st = nullptr;
+  ASSERT_TRUE(wait_until([&] {
+    JsonObject* m = spectator.wait_for("state", 0);
+    // The inbox still holds the states from before play; the deck reports playing within 3 s.
+    if (m && str_member(m, "deck") == "a" && json_object_has_member(m, "playing") &&
+        json_object_get_boolean_member(m, "playing"))
+      st = m;
+    else if (m)
+      json_object_unref(m);
+    return st != nullptr;
+  }, 3));
+  EXPECT_GT(json_object_get_double_member(st, "position"), 0.0);
+  EXPECT_NEAR(json_object_get_double_member(st, "bpm"), 120.0, 1.0);
+  json_object_unref(st);
 }
 
 TEST_F(BattleTest, BroadcastOutputsAreAddedAndRemovedThroughTheApi) {
