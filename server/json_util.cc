@@ -2,6 +2,8 @@
 
 #include <glib.h>
 
+#include <cmath>
+
 namespace dju {
 
 double now_ms() { return static_cast<double>(g_get_real_time()) / 1000.0; }
@@ -69,8 +71,13 @@ static JsonNode* value_to_json(const GValue* v) {
     case G_TYPE_ULONG: json_node_set_int(node, static_cast<gint64>(g_value_get_ulong(v))); return node;
     case G_TYPE_INT64: json_node_set_int(node, g_value_get_int64(v)); return node;
     case G_TYPE_UINT64: json_node_set_int(node, static_cast<gint64>(g_value_get_uint64(v))); return node;
-    case G_TYPE_FLOAT: json_node_set_double(node, g_value_get_float(v)); return node;
-    case G_TYPE_DOUBLE: json_node_set_double(node, g_value_get_double(v)); return node;
+    // JSON has no inf or NaN (json-glib would write "-inf", which no browser parses): null instead.
+    case G_TYPE_FLOAT:
+    case G_TYPE_DOUBLE: {
+      const double d = G_TYPE_FUNDAMENTAL(t) == G_TYPE_FLOAT ? g_value_get_float(v) : g_value_get_double(v);
+      if (std::isfinite(d)) json_node_set_double(node, d); else json_node_init_null(node);
+      return node;
+    }
     case G_TYPE_STRING: {
       const char* s = g_value_get_string(v);
       if (s) json_node_set_string(node, s); else json_node_init_null(node);

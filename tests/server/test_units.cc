@@ -1,6 +1,8 @@
 // Pure parts of the server: seats and permissions, tokens, MIDI mapping, ids.
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "controls.h"
 #include "json_util.h"
 #include "seat.h"
@@ -150,6 +152,25 @@ TEST(Library, IdsNeverCarryPaths) {
   EXPECT_EQ(sanitize_id("My Track (Remix).flac"), "my-track-remix-flac");
   EXPECT_EQ(sanitize_id("///"), "");
   EXPECT_LE(sanitize_id(std::string(500, 'a')).size(), 64u);
+}
+
+// A silent channel's level is -inf in GStreamer; JSON has no such number, so it must go out as null.
+TEST(Json, NonFiniteNumbersBecomeNull) {
+  GstStructure* s = gst_structure_new("djspectrum", "rms", G_TYPE_DOUBLE, -INFINITY, "flatness", G_TYPE_FLOAT,
+                                      NAN, "peak", G_TYPE_DOUBLE, -6.0, nullptr);
+  JsonObject* o = structure_to_json(s);
+  EXPECT_TRUE(json_object_get_null_member(o, "rms"));
+  EXPECT_TRUE(json_object_get_null_member(o, "flatness"));
+  EXPECT_DOUBLE_EQ(json_object_get_double_member(o, "peak"), -6.0);
+  JsonNode* root = json_node_new(JSON_NODE_OBJECT);
+  json_node_take_object(root, o);
+  gchar* text = json_to_string(root, FALSE);
+  JsonParser* parser = json_parser_new();
+  EXPECT_TRUE(json_parser_load_from_data(parser, text, -1, nullptr)) << text;
+  g_object_unref(parser);
+  g_free(text);
+  json_node_unref(root);
+  gst_structure_free(s);
 }
 
 TEST(Json, StructureFieldsBecomeMembers) {
