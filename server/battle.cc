@@ -87,7 +87,7 @@ std::shared_ptr<Battle> Battle::create(const std::string& id, const BattleSettin
   }, b.get());
   gst_object_unref(bus);
 #ifdef HAVE_OUTPUTS
-  b->outputs_ = OutputManager::create(bp->pipeline, bp->master_tee, store->data_dir() + "/hls/" + id);
+  b->outputs_ = OutputManager::create(bp->pipeline, bp->master_tee, b->hls_dir());
 #endif
   if (gst_element_set_state(GST_ELEMENT(bp->pipeline), GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
     *error = "the battle pipeline failed to start";
@@ -355,6 +355,25 @@ void Battle::battle_event(const char* event, JsonObject* extra) {
   json_object_set_string_member(m, "event", event);
   json_object_set_string_member(m, "state", battle_state_name(state_));
   broadcast(m);
+  update_overlay();
+}
+
+void Battle::update_overlay() {
+#ifdef HAVE_OUTPUTS
+  if (!outputs_) return;
+  OverlayInfo info;
+  info.battle_name = settings_.name;
+  info.dj_a = dj_name_[0].empty() ? "DJ A" : dj_name_[0];
+  info.dj_b = dj_name_[1].empty() ? "DJ B" : dj_name_[1];
+  info.score_a = score_total_[0];
+  info.score_b = score_total_[1];
+  info.state = battle_state_name(state_);
+  info.remaining_s = settings_.duration_s;
+  if (state_ == BattleState::Live)
+    info.remaining_s = std::max(0.0, settings_.duration_s - (now_ms() - live_at_) / 1000.0);
+  if (state_ == BattleState::Ended) info.remaining_s = 0;
+  outputs_->update_overlay(info);
+#endif
 }
 
 uint64_t Battle::attach(BattleSubscriber* sub, Role role, const std::string& dj_name, Refusal* r) {
@@ -951,6 +970,7 @@ int Battle::add_output(JsonObject* spec, JsonObject** body) {
     json_object_set_string_member(*body, "id", oid.c_str());
     json_object_set_member(*body, "outputs", outputs_->list());
     log_event(id_, "output " + oid + " added");
+    update_overlay();
     return 201;
   }
 #endif
@@ -1093,7 +1113,7 @@ void Battle::on_judge(const GstStructure* s) {
   if (counted) {
     JsonObject* sc = typed("score");
     json_object_set_object_member(sc, "scores", scores_json());
-    broadcast(sc);
+    broadcast(sc);    update_overlay();
   }
 }
 

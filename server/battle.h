@@ -64,6 +64,8 @@ class Battle : public std::enable_shared_from_this<Battle> {
   bool running() const { return pipe_ != nullptr; }
   size_t peer_count() const { return peers_.size(); }
   std::string recording_path() const { return store_->recording_path(id_); }
+  // Where this battle's HLS outputs write (one folder per output, named by its id).
+  std::string hls_dir() const { return store_->data_dir() + "/hls/" + id_; }
 
   bool check_token(Role seat, const std::string& token) const;
   JsonObject* public_state() const;
@@ -101,6 +103,8 @@ class Battle : public std::enable_shared_from_this<Battle> {
   void send_to(uint64_t sub_id, JsonObject* msg);  // consumes msg
   void record(JsonObject* event);  // consumes event
   void battle_event(const char* event, JsonObject* extra = nullptr);
+  // Tells the broadcast outputs' video what to show (name, DJs, scores, timer, state).
+  void update_overlay();
   bool on_bus(GstMessage* m);
   void on_element_message(GstMessage* m);
   void on_judge(const GstStructure* s);

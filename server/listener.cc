@@ -355,6 +355,24 @@ void Listener::handle_battles(SoupServerMessage* msg, const std::string& method,
       return respond_error(msg, 404, "not-found", "this battle has no recording");
     return;
   }
+  if (parts[1] == "hls" && parts.size() == 4) {
+    // HLS playlists and segments: /api/battles/{id}/hls/{output id}/{file}, as the output's
+    // "playlist" field names them. Plain names only; any origin may embed the stream.
+    if (method != "GET" && method != "HEAD") return respond_error(msg, 405, "bad-request", "use GET");
+    for (size_t i = 2; i < 4; i++)
+      if (parts[i][0] == '.' || parts[i].find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != std::string::npos)
+        return respond_error(msg, 404, "not-found", "no such HLS file");
+    const std::string& name = parts[3];
+    const bool playlist = g_str_has_suffix(name.c_str(), ".m3u8");
+    const std::string file = battle->hls_dir() + "/" + parts[2] + "/" + name;
+    if (!serve_file(msg, file, playlist ? "application/vnd.apple.mpegurl" : "video/mp2t"))
+      return respond_error(msg, 404, "not-found", "no such HLS file");
+    SoupMessageHeaders* h = soup_server_message_get_response_headers(msg);
+    soup_message_headers_replace(h, "Access-Control-Allow-Origin", "*");
+    // Playlists change every segment; segments never change once written.
+    soup_message_headers_replace(h, "Cache-Control", playlist ? "no-cache" : "max-age=3600");
+    return;
+  }
   if (parts[1] == "outputs") {
     if (parts.size() == 2 && method == "GET") {
       JsonObject* o = json_object_new();

@@ -2,6 +2,8 @@
 // far ends read with ffprobe, HLS files in the battle's folder, ENDLIST when the battle ends.
 #include <gtest/gtest.h>
 
+#include <sstream>
+
 #include "far_ends.h"
 #include "server_harness.h"
 #include "test_env.h"
@@ -80,6 +82,24 @@ TEST_F(ServerOutputs, AddReadListRemoveOverHttp) {
   ASSERT_TRUE(dju_test::wait_until([&] { return dju_test::read_file(playlist).find("#EXTINF") != std::string::npos; },
                                    10))
       << playlist;
+
+  // …and the server serves it under the battle's path, as a player or CDN would fetch it.
+  auto served = http("GET", server_->url("/api/battles/" + battle + "/hls/" + hls_id + "/playlist.m3u8"));
+  EXPECT_EQ(served.status, 200);
+  EXPECT_NE(served.body.find("#EXTINF"), std::string::npos) << served.body;
+  std::string segment;
+  std::istringstream lines(served.body);
+  for (std::string line; std::getline(lines, line);)
+    if (!line.empty() && line[0] != '#') segment = line;
+  ASSERT_FALSE(segment.empty()) << served.body;
+  auto seg = http("GET", server_->url("/api/battles/" + battle + "/hls/" + hls_id + "/" + segment));
+  EXPECT_EQ(seg.status, 200);
+  EXPECT_GT(seg.body.size(), 1000u);
+  EXPECT_EQ(static_cast<unsigned char>(seg.body[0]), 0x47u);  // an MPEG-TS sync byte
+  // Nothing outside the battle's HLS folders is reachable through this path.
+  const int escaped = http("GET", server_->url("/api/battles/" + battle + "/hls/..%2F..%2Fbattles/x")).status;
+  EXPECT_TRUE(escaped == 400 || escaped == 404) << escaped;
+  EXPECT_EQ(http("GET", server_->url("/api/battles/" + battle + "/hls/.." + "/playlist.m3u8")).status, 404);
 
   EXPECT_EQ(call("DELETE", base + "/srt-1").status, 200);
   EXPECT_EQ(call("DELETE", base + "/srt-1").status, 404);
