@@ -186,6 +186,8 @@ Battle::~Battle() {
   teardown_pipeline();
   for (auto& d : deck_state_)
     if (d) json_object_unref(d);
+  for (auto& t : deck_track_msg_)
+    if (t) json_object_unref(t);
   for (JsonObject* t : transitions_) json_object_unref(t);
   if (result_) json_object_unref(result_);
 }
@@ -356,6 +358,11 @@ void Battle::battle_event(const char* event, JsonObject* extra) {
   json_object_set_string_member(m, "state", battle_state_name(state_));
   broadcast(m);
   update_overlay();
+}
+
+void Battle::send_loaded_tracks(uint64_t sub_id) {
+  for (JsonObject* t : deck_track_msg_)
+    if (t) send_to(sub_id, json_object_ref(t));
 }
 
 void Battle::update_overlay() {
@@ -1063,6 +1070,8 @@ void Battle::on_element_message(GstMessage* m) {
     json_object_set_string_member(msg, "track", deck_track_[deck].c_str());
     json_object_remove_member(msg, "location");  // a server path; the id says it
     json_object_remove_member(msg, "uri");
+    if (deck_track_msg_[deck]) json_object_unref(deck_track_msg_[deck]);
+    deck_track_msg_[deck] = json_object_ref(msg);
     broadcast(msg);
     update_judge_deck(deck);
     log_event(id_, "deck " + seat_str(deck) + " loaded " + deck_track_[deck]);

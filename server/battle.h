@@ -66,6 +66,8 @@ class Battle : public std::enable_shared_from_this<Battle> {
   std::string recording_path() const { return store_->recording_path(id_); }
   // Where this battle's HLS outputs write (one folder per output, named by its id).
   std::string hls_dir() const { return store_->data_dir() + "/hls/" + id_; }
+  // Sends a newly joined subscriber the `track` message of every loaded deck.
+  void send_loaded_tracks(uint64_t sub_id);
 
   bool check_token(Role seat, const std::string& token) const;
   JsonObject* public_state() const;
@@ -139,6 +141,7 @@ class Battle : public std::enable_shared_from_this<Battle> {
   bool ready_[2] = {false, false};
   std::string deck_track_[2];
   JsonObject* deck_state_[2] = {nullptr, nullptr};
+  JsonObject* deck_track_msg_[2] = {nullptr, nullptr};  // the last `track` message of each deck
   double cue_mix_[2] = {0.5, 0.5};
   double judge_bpm_[2] = {-1, -1};
   std::string judge_key_[2];

@@ -146,6 +146,8 @@ void Client::handle_join(JsonObject* msg) {
   json_object_set_object_member(o, "battle", state);
   send_text(json_object_to_string(o));
   json_object_unref(o);
+  // A page that joins after the decks loaded still gets each deck's full analysis (waveform, grid).
+  battle->send_loaded_tracks(sid);
 }
 
 void Client::handle(JsonObject* msg, double received_ms) {

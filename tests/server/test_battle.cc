@@ -3,6 +3,8 @@
 // 330 Hz tone track, deck b a 2.5 kHz one, so a spectrum tells which deck is heard.
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include <algorithm>
 #include <cstdio>
 
@@ -595,6 +597,20 @@ TEST_F(BattleTest, StateAndSpectrumAreStreamed) {
   EXPECT_GT(json_object_get_double_member(st, "position"), 0.0);
   EXPECT_NEAR(json_object_get_double_member(st, "bpm"), 120.0, 1.0);
   json_object_unref(st);
+
+  // A page that joins now, long after both decks loaded, still gets each deck's full analysis.
+  WsClient late(ws_url());
+  j = join(late, "spectator");
+  ASSERT_NE(j, nullptr);
+  json_object_unref(j);
+  std::set<std::string> decks;
+  ASSERT_TRUE(wait_until([&] {
+    while (JsonObject* m = late.wait_for("track", 0)) {
+      if (json_object_has_member(m, "bpm")) decks.insert(str_member(m, "deck"));
+      json_object_unref(m);
+    }
+    return decks.size() == 2;
+  }, 3)) << "track messages for a late joiner: " << decks.size();
 }
 
 TEST_F(BattleTest, BroadcastOutputsAreAddedAndRemovedThroughTheApi) {
