@@ -38,8 +38,7 @@ static gboolean plugin_init(GstPlugin* plugin) {
 #ifdef HAVE_DJJUDGE
   ret |= GST_ELEMENT_REGISTER(djjudge, plugin);
 #endif
-  (void)plugin;
-  return TRUE || ret;
+  return ret;
 }
 
 GST_PLUGIN_DEFINE(GST_VERSION_MAJOR, GST_VERSION_MINOR, djuniverse,

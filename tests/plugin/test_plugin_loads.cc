@@ -8,3 +8,13 @@ TEST(Plugin, LoadsWithMetadata) {
   EXPECT_STREQ(gst_plugin_get_license(plugin), "LGPL");
   gst_object_unref(plugin);
 }
+
+// Every element of the design is registered by the plugin.
+TEST(Plugin, RegistersEveryElement) {
+  for (const char* name : {"djdeck", "djeq", "djmixer", "djspectrum", "djjudge"}) {
+    GstElementFactory* f = gst_element_factory_find(name);
+    ASSERT_NE(f, nullptr) << name;
+    EXPECT_STREQ(gst_plugin_feature_get_plugin_name(GST_PLUGIN_FEATURE(f)), "djuniverse") << name;
+    gst_object_unref(f);
+  }
+}
