@@ -225,26 +225,31 @@ test('a battle from the lobby to two DJs and a spectator: audio, controls, seats
   await spec.page.waitForTimeout(1000);
   assert.ok((await untilLoud(spec.page)).rmsDb > -40, 'music again after the seek');
 
-  // EQ knob drag: DJ A pulls the low EQ down by about 15 dB (a knob throw is 160 px; its lower
+  // EQ knob drag: DJ A pulls the low EQ down by about 25 dB (a knob throw is 160 px; its lower
   // half is −40 … 0 dB): the server's state follows and the spectator's low band drops.
   const ref = await steadyMeasure(spec.page, 1500);
   const knob = await djA.page.locator('.strip.mine [data-control="eq-low"]').boundingBox();
   await djA.page.mouse.move(knob.x + knob.width / 2, knob.y + 20);
   await djA.page.mouse.down();
-  await djA.page.mouse.move(knob.x + knob.width / 2, knob.y + 20 + 30, { steps: 8 });
+  await djA.page.mouse.move(knob.x + knob.width / 2, knob.y + 20 + 50, { steps: 8 });
   await djA.page.mouse.up();
   const eqSet = await djA.page.evaluate(() => window.dju.state.get('a.eq-low'));
-  assert.ok(eqSet < -8 && eqSet > -24, `the knob shows about −15 dB at once: ${eqSet}`);
+  assert.ok(eqSet < -18 && eqSet > -32, `the knob shows about −25 dB at once: ${eqSet}`);
   await waitForServer(battleId, (b) => b.mixer?.a?.['eq-low'] === eqSet, "the server's eq-low reaches the knob's value");
   await spec.page.waitForTimeout(1000); // what the spectator hears trails the server by the jitter buffer
   const eqLow = await steadyMeasure(spec.page, 1500);
   console.log(`EQ low 0 → ${eqSet.toFixed(1)} dB: low band ${ref.lowDb.toFixed(1)} → ${eqLow.lowDb.toFixed(1)} dB, mid ${ref.midDb.toFixed(1)} → ${eqLow.midDb.toFixed(1)} dB (dropouts ${ref.dropouts}, ${eqLow.dropouts} of ${eqLow.frames} frames; load ${os.loadavg()[0].toFixed(1)})`);
   // The music itself moves: judge the spectral shape, the low band against the mids.
   const tilt = (m) => m.lowDb - m.midDb;
-  assert.ok(eqLow.lowDb < ref.lowDb - 8, 'low EQ down lowers the low band');
-  assert.ok(tilt(eqLow) < tilt(ref) - 6, 'low EQ down lowers the lows against the mids');
+  assert.ok(eqLow.lowDb < ref.lowDb - 10, 'low EQ down lowers the low band');
+  assert.ok(tilt(eqLow) < tilt(ref) - 8, 'low EQ down lowers the lows against the mids');
 
-  // Kill: the low band goes; off again: it comes back.
+  // Kill: the low band goes; off again: it comes back. (Back to the start of the main section
+  // first, so the music stays steady on a slow machine too.)
+  await djA.page.mouse.click(ov.x + (62.5 / duration) * ov.width, ov.y + ov.height / 2);
+  await waitForServer(battleId, (b) => b.decks?.a?.position > 61 && b.decks.a.position < 72, 'deck a back at ~62.5 s');
+  await spec.page.waitForTimeout(1000);
+  await untilLoud(spec.page);
   await djA.page.click('.strip.mine [data-control="eq-low-kill"]');
   await waitForServer(battleId, (b) => b.mixer?.a?.['eq-low-kill'] === true, 'eq-low-kill on channel a');
   await spec.page.waitForTimeout(1000);
@@ -256,10 +261,10 @@ test('a battle from the lobby to two DJs and a spectator: audio, controls, seats
   const posAfter = (await battleState(battleId)).decks.a.position;
   console.log(`low kill: deck a at ${posAfter.toFixed(1)} s (main section ends at 93 s); low band ${eqLow.lowDb.toFixed(1)} → ${killed.lowDb.toFixed(1)} → ${unkilled.lowDb.toFixed(1)} dB; mid ${eqLow.midDb.toFixed(1)} → ${killed.midDb.toFixed(1)} dB`);
   // Against the flat EQ the kill takes the low band down to the codec's floor; releasing it brings
-  // the (still −16 dB) lows back.
+  // the (still −25 dB) lows back.
   assert.ok(killed.lowDb < ref.lowDb - 25, 'low kill empties the low band');
   assert.ok(tilt(killed) < tilt(ref) - 20, 'low kill: lows gone against the mids');
-  assert.ok(unkilled.lowDb > killed.lowDb + 8, 'releasing the kill brings the lows back');
+  assert.ok(unkilled.lowDb > killed.lowDb + 5, 'releasing the kill brings the lows back');
   assert.ok(killed.midDb > -70, 'low kill keeps the mids playing');
 
   // Headphone cue: DJ A pulls the channel fader down (keyboard F): the crowd no longer hears deck A,
