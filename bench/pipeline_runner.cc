@@ -14,6 +14,8 @@
 #include <sys/resource.h>
 
 #include <atomic>
+#include <chrono>
+#include <cstdlib>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -21,6 +23,7 @@
 #include <mutex>
 #include <sstream>
 #include <string>
+#include <thread>
 
 namespace {
 
@@ -186,9 +189,11 @@ int main(int argc, char** argv) {
   const Sample end = sample_now();
   const long threads = status_field("Threads");
   gst_object_unref(bus);
-  gst_element_set_state(pipeline, GST_STATE_NULL);
-  gst_object_unref(pipeline);
-  if (!failure.empty()) return fail(failure);
+  if (!failure.empty()) {
+    gst_element_set_state(pipeline, GST_STATE_NULL);
+    gst_object_unref(pipeline);
+    return fail(failure);
+  }
 
   const bool seen = probe.seen.load(std::memory_order_acquire);
   const Sample first = seen ? probe.first : end;
@@ -206,6 +211,16 @@ int main(int argc, char** argv) {
     comma = true;
   }
   o << "}}";
+  // Printed before the teardown, so that a crash or hang there (reported by the exit status) does
+  // not lose what was measured.
   std::printf("%s\n", o.str().c_str());
+  std::fflush(stdout);
+  std::thread([] {
+    std::this_thread::sleep_for(std::chrono::seconds(10));
+    std::fprintf(stderr, "dju-bench-pipeline: the pipeline did not shut down within 10 s\n");
+    std::_Exit(3);
+  }).detach();
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  gst_object_unref(pipeline);
   return 0;
 }

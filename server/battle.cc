@@ -49,7 +49,7 @@ static void log_event(const std::string& id, const std::string& what) {
 }
 
 std::shared_ptr<Battle> Battle::create(const std::string& id, const BattleSettings& settings, TrackLibrary* library,
-                                       BattleStore* store, const OpusSettings& opus, std::string* error) {
+                                       BattleStore* store, const PipelineSettings& opus, std::string* error) {
   std::shared_ptr<Battle> b(new Battle());
   b->id_ = id;
   b->settings_ = settings;

@@ -52,7 +52,7 @@ class Battle : public std::enable_shared_from_this<Battle> {
  public:
   // A new battle with a running pipeline. nullptr + *error if it cannot be built.
   static std::shared_ptr<Battle> create(const std::string& id, const BattleSettings& settings,
-                                        TrackLibrary* library, BattleStore* store, const OpusSettings& opus,
+                                        TrackLibrary* library, BattleStore* store, const PipelineSettings& opus,
                                         std::string* error);
   // A battle from its history (no pipeline; ended).
   static std::shared_ptr<Battle> restore(const BattleStore::Record& record, BattleStore* store);

@@ -103,7 +103,7 @@ struct Maker {
   }
 };
 
-GstElement* opus_encoder(Maker& m, const std::string& name, const OpusSettings& opus) {
+GstElement* opus_encoder(Maker& m, const std::string& name, const PipelineSettings& opus) {
   GstElement* enc = m.make("opusenc", name);
   if (!enc) return nullptr;
   gst_util_set_object_arg(G_OBJECT(enc), "audio-type", opus.audio_type.c_str());
@@ -124,7 +124,7 @@ GstElement* small_queue(Maker& m, const std::string& name) {
 }  // namespace
 
 BattlePipeline* BattleBuilder::build(const std::string& name, const std::string& recording_path,
-                                     const OpusSettings& opus, std::string* error) {
+                                     const PipelineSettings& opus, std::string* error) {
   auto* bp = new BattlePipeline();
   bp->pipeline = GST_PIPELINE(gst_pipeline_new(name.c_str()));
   gst_object_ref_sink(bp->pipeline);
@@ -138,6 +138,7 @@ BattlePipeline* BattleBuilder::build(const std::string& name, const std::string&
   if (bp->judge) gst_bin_add(GST_BIN(bp->pipeline), bp->judge);
   else g_printerr("battle %s: djjudge is not available, transitions will not be scored\n", name.c_str());
   g_object_set(bp->master_tee, "allow-not-linked", TRUE, nullptr);
+  g_object_set(bp->mixer, "latency", static_cast<guint64>(opus.mixer_latency_ms * GST_MSECOND), nullptr);
   if (g_object_class_find_property(G_OBJECT_GET_CLASS(bp->mixer), "post-messages"))
     g_object_set(bp->mixer, "post-messages", FALSE, nullptr);  // djspectrum reports the master
   set_uint64_if_present(bp->spectrum, "interval", 50 * GST_MSECOND);  // ~20 Hz to browsers
@@ -187,8 +188,7 @@ BattlePipeline* BattleBuilder::build(const std::string& name, const std::string&
     if (g_object_class_find_property(G_OBJECT_GET_CLASS(bp->cue_mixer[i]), "post-messages"))
       g_object_set(bp->cue_mixer[i], "post-messages", FALSE, nullptr);
     // The master reaches the cue mixer one mixer period after the deck: give it time to arrive.
-    if (g_object_class_find_property(G_OBJECT_GET_CLASS(bp->cue_mixer[i]), "latency"))
-      g_object_set(bp->cue_mixer[i], "latency", static_cast<guint64>(20 * GST_MSECOND), nullptr);
+    g_object_set(bp->cue_mixer[i], "latency", static_cast<guint64>((opus.mixer_latency_ms + 10) * GST_MSECOND), nullptr);
     GstElement* cue_conv = m.make("audioconvert", "cue_convert_" + s);
     GstElement* cue_enc = opus_encoder(m, "cue_opusenc_" + s, opus);
     GstElement* cue_pay = m.make("rtpopuspay", "cue_pay_" + s);

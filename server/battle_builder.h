@@ -17,10 +17,14 @@
 
 namespace dju {
 
-struct OpusSettings {
+struct PipelineSettings {
+  // WebRTC Opus encoding (once per battle, shared by every peer).
   int bitrate = 128000;
   double frame_ms = 5.0;
   std::string audio_type = "restricted-lowdelay";
+  // Slack the mixers wait for late deck buffers before mixing without them (GstAggregator
+  // "latency"). With none, a busy machine turns every scheduling hiccup into a dropout.
+  double mixer_latency_ms = 20.0;
 };
 
 struct BattlePipeline {
@@ -52,7 +56,7 @@ class BattleBuilder {
 
   // Builds (does not start) a battle pipeline recording to recording_path. nullptr + *error on failure.
   static BattlePipeline* build(const std::string& name, const std::string& recording_path,
-                               const OpusSettings& opus, std::string* error);
+                               const PipelineSettings& opus, std::string* error);
 };
 
 }  // namespace dju

@@ -312,7 +312,7 @@ void Listener::handle_battles(SoupServerMessage* msg, const std::string& method,
       return respond_error(msg, 503, "unavailable", "this server hosts its maximum number of battles");
     std::string id = generate_token().substr(0, 12);
     std::string error;
-    auto battle = Battle::create(id, s, ctx_->library, ctx_->store, ctx_->options.opus, &error);
+    auto battle = Battle::create(id, s, ctx_->library, ctx_->store, ctx_->options.pipeline, &error);
     if (!battle) return respond_error(msg, 503, "unavailable", "cannot build a battle: " + error);
     ctx_->directory->add(battle);
     std::string base = base_url(msg);

@@ -78,7 +78,7 @@ int main(int argc, char** argv) {
   gchar *host = nullptr, *tracks = nullptr, *data = nullptr, *web = nullptr, *admin = nullptr, *cert = nullptr,
         *key = nullptr;
   int max_upload_mb = 64, max_battles = 16;
-  double frame_ms = 5.0;
+  double frame_ms = 5.0, mix_latency_ms = 20.0;
   GOptionEntry entries[] = {
       {"port", 'p', 0, G_OPTION_ARG_INT, &port, "HTTP port (0 picks a free one; env DJU_PORT)", "PORT"},
       {"host", 0, 0, G_OPTION_ARG_STRING, &host, "Address to listen on (default: every interface)", "IP"},
@@ -91,6 +91,7 @@ int main(int argc, char** argv) {
       {"max-upload-mb", 0, 0, G_OPTION_ARG_INT, &max_upload_mb, "Largest track upload (MiB, default 64)", "N"},
       {"max-battles", 0, 0, G_OPTION_ARG_INT, &max_battles, "Battles hosted at once (default 16)", "N"},
       {"opus-frame-ms", 0, 0, G_OPTION_ARG_DOUBLE, &frame_ms, "Opus frame size for WebRTC: 2.5, 5, 10 or 20 (default 5)", "MS"},
+      {"mix-latency-ms", 0, 0, G_OPTION_ARG_DOUBLE, &mix_latency_ms, "Slack for late deck buffers before mixing (default 20)", "MS"},
       {nullptr, 0, 0, G_OPTION_ARG_NONE, nullptr, nullptr, nullptr}};
   GOptionContext* oc = g_option_context_new("- DJ battles mixed on the server, streamed over WebRTC");
   g_option_context_add_main_entries(oc, entries, nullptr);
@@ -129,7 +130,12 @@ int main(int argc, char** argv) {
   }
   o.max_upload_bytes = static_cast<size_t>(max_upload_mb) * 1024 * 1024;
   o.max_battles = max_battles;
-  o.opus.frame_ms = frame_ms;
+  o.pipeline.frame_ms = frame_ms;
+  if (!(mix_latency_ms >= 0 && mix_latency_ms <= 500)) {
+    g_printerr("--mix-latency-ms must be 0 … 500\n");
+    return 2;
+  }
+  o.pipeline.mixer_latency_ms = mix_latency_ms;
   g_free(host); g_free(tracks); g_free(data); g_free(web); g_free(admin); g_free(cert); g_free(key);
 
   // Absolute folders: log lines and decks need paths that do not depend on the working directory.

@@ -22,7 +22,7 @@ struct ServerOptions {
   int max_battles = 16;
   size_t max_frame_bytes = 64 * 1024;
   double rate_per_s = 200, rate_burst = 100;
-  OpusSettings opus;
+  PipelineSettings pipeline;
 };
 
 struct ServerContext {

@@ -13,6 +13,9 @@
 #include <set>
 
 #include "json_util.h"
+#ifdef HAVE_TRACK_LOADER
+#include "deck/track_loader.h"
+#endif
 
 namespace dju {
 
@@ -71,6 +74,39 @@ JsonObject* TrackInfo::to_json(bool with_waveform) const {
   return o;
 }
 
+#ifdef HAVE_TRACK_LOADER
+// The deck's own loader: the library shows exactly the BPM, key and grid the deck will use.
+DecodeResult decode_and_analyse(const std::string& path) {
+  DecodeResult r;
+  LoadedTrack lt;
+  std::string error;
+  if (!load_track(path, lt, error)) {
+    r.error = error.empty() ? "decoding failed" : error;
+    return r;
+  }
+  if (lt.analysis.duration_s < 0.1) {
+    r.error = "no audio decoded";
+    return r;
+  }
+  r.ok = true;
+  r.duration_s = lt.analysis.duration_s;
+  if (lt.analysis.grid.valid()) {
+    r.bpm = lt.analysis.grid.bpm;
+    r.first_beat_s = lt.analysis.grid.first_beat / 48000.0;
+  }
+  r.key = lt.analysis.key.name;
+  r.camelot = lt.analysis.key.camelot;
+  const auto& points = lt.analysis.waveform;
+  size_t slices = std::min(kWaveformSlices, points.size());
+  r.waveform.assign(slices, 0.0f);
+  for (size_t i = 0; i < points.size(); i++) {
+    size_t j = i * slices / points.size();
+    float v = std::max({points[i].low, points[i].mid, points[i].high}) / 255.0f;
+    r.waveform[j] = std::max(r.waveform[j], v);
+  }
+  return r;
+}
+#else
 DecodeResult decode_and_analyse(const std::string& path) {
   DecodeResult r;
   GError* err = nullptr;
@@ -152,6 +188,7 @@ DecodeResult decode_and_analyse(const std::string& path) {
   }
   return r;
 }
+#endif
 
 TrackLibrary::TrackLibrary(std::string tracks_dir, std::string data_dir, size_t max_upload_bytes)
     : tracks_dir_(std::move(tracks_dir)), data_dir_(std::move(data_dir)), max_upload_bytes_(max_upload_bytes) {
@@ -316,6 +353,7 @@ void TrackLibrary::analysed(const Pending& item, const DecodeResult& r) {
   cached.duration_s = r.duration_s;
   cached.waveform = r.waveform;
   cached.bpm = r.bpm;
+  cached.first_beat_s = r.first_beat_s;
   cached.key = r.key;
   cached.camelot = r.camelot;
   cache_[cache_key(item.path)] = cached;
@@ -419,6 +457,7 @@ void TrackLibrary::upload(const std::string& name_hint, std::string bytes,
     info.duration_s = j->result.duration_s;
     info.waveform = j->result.waveform;
     info.bpm = j->result.bpm;
+    info.first_beat_s = j->result.first_beat_s;
     info.key = j->result.key;
     info.camelot = j->result.camelot;
     TrackInfo cached = info;

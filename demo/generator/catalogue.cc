@@ -23,6 +23,16 @@ Groove house() {
   return g;
 }
 
+// House with a round sub bass and the stabs played as keys.
+Groove house_keys() {
+  Groove g = house();
+  g.bass_voice = BassVoice::Sub;
+  g.chord_voice = ChordVoice::Keys;
+  g.bass = "..r-..r-..r-..r-";
+  g.bass_alt = "..r-..r-..f-..r-";
+  return g;
+}
+
 Groove deep_house() {
   Groove g = house();
   g.hats = "2.4.2.4.2.4.2.4.";
@@ -149,8 +159,8 @@ Groove downtempo() {
   g.kick = "9.......9.9.....";
   g.hats = "4.2.4.2.4.2.4.2.";
   g.perc = ".......3......3.";
-  g.bass = "r-------r---f---";
-  g.bass_alt = "r-------r---o---";
+  g.bass = "r-------..r-f---";
+  g.bass_alt = "r-------..r-o---";
   g.chords = "x---------------";
   g.swing = 0.15;
   g.kick_decay_s = 0.13;
@@ -214,7 +224,7 @@ const std::vector<TrackSpec>& catalogue() {
     t.push_back({"house-124-am", "Warehouse Sunrise", "The Night Shift", "house", 124.0, {9, true}, 0.250,
                  16, {i, VI, iv, V}, 2, club_arrangement(), house(), 0x1005});
     t.push_back({"house-124-em", "Second Wind", "Corner Club", "house", 124.0, {4, true}, 0.080, 16,
-                 {i, VI, i, V}, 2, club_arrangement(), house(), 0x1006});
+                 {i, VI, i, V}, 2, club_arrangement(), house_keys(), 0x1006});
     t.push_back({"techhouse-126-ebm", "Low Ceiling", "Rasmus Vale", "tech house", 126.0, {3, true}, 0.150,
                  16, {i, i, iv, V}, 2, club_arrangement(), tech_house(), 0x1007});
     t.push_back({"progressive-128-cmaj", "Open Skies", "Aurora Drift", "progressive house", 128.0,

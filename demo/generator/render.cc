@@ -111,7 +111,7 @@ class Renderer {
   Chord chord_at(int bar_in_sec) const {
     return s_.progression[(bar_in_sec / s_.bars_per_chord) % s_.progression.size()];
   }
-  int chord_tone(const Chord& c, int tone /* 0 root, 1 third, 2 fifth, 3 octave */, int lowest) const;
+  int chord_tone(const Chord& c, int tone, int lowest) const;
   void make_motif();
   void play_bar(const SectionSpec& sec, int bar, int bar_in_sec, bool last_bar_before_drums);
   void duck_at(size_t pos);
@@ -137,13 +137,12 @@ class Renderer {
 
 void Renderer::make_drums() {
   Rng r(s_.seed * 31 + 7);
-  // Kick: a sine swept down from `kick_sweep_hz` to a bass note in the key (tonic, or the fifth
-  // when the tonic would sit too high), with a short noise click. It starts at full phase
-  // (cosine) after a 0.5 ms ramp: a sharp, well-defined onset.
+  // Kick: a clean sine swept down from `kick_sweep_hz` to the key's tonic (E1..D#2), with a short
+  // noise click. No saturation: its overtones would colour the key (the 5th harmonic is a major
+  // third). It starts at full phase (cosine) after a 0.5 ms ramp: a sharp, well-defined onset.
   {
     int tonic = 28 + ((s_.key.root - 28) % 12 + 12) % 12;  // E1..D#2
     double f_end = midi_hz(tonic);
-    if (f_end > 62.0) f_end = midi_hz(tonic - 5);
     size_t n = size_t((g_.kick_decay_s * 5.0 + 0.02) * kRate);
     kick_.assign(n, 0.0f);
     double phase = 0.25, amp = 1.0, acoef = decay_coef(g_.kick_decay_s), sweep = 1.0, scoef = decay_coef(0.03);
@@ -159,13 +158,14 @@ void Renderer::make_drums() {
       phase += f / kRate;
       if (i > hold) amp *= acoef;
       hp.run(r.bipolar());
-      double v = std::tanh(1.6 * body) / std::tanh(1.6) + hp.high * click * g_.kick_click * ramp;
+      double v = body + hp.high * click * g_.kick_click * ramp;
       click *= ccoef;
       kick_[i] = float(v);
     }
   }
-  // Snare: a tuned body plus high-passed noise.
+  // Snare: a body tuned to the tonic (F3..E4) plus high-passed noise.
   {
+    const double snare_hz = midi_hz(53 + ((s_.key.root - 53) % 12 + 12) % 12);
     size_t n = size_t(0.5 * kRate);
     snare_.assign(n, 0.0f);
     Sine body;
@@ -174,7 +174,7 @@ void Renderer::make_drums() {
     double a_body = 1.0, a_noise = 1.0, cb = decay_coef(0.06), cn = decay_coef(0.11);
     for (size_t i = 0; i < n; ++i) {
       double t = double(i) / kRate;
-      body.set_hz(190.0 * (1.0 + 0.25 * std::exp(-t / 0.01)));
+      body.set_hz(snare_hz * (1.0 + 0.25 * std::exp(-t / 0.01)));
       hp.run(r.bipolar());
       double ramp = std::min(1.0, i / (0.0008 * kRate));
       snare_[i] = float(ramp * (0.55 * body.next() * a_body + 0.6 * hp.high * a_noise));
@@ -200,24 +200,17 @@ void Renderer::make_drums() {
       clap_[i] = float(1.6 * bp.band * env);
     }
   }
-  // Hats: six detuned square waves (the classic metallic cluster) and noise, high-passed.
+  // Hats and cymbals: high-passed noise. (The classic cluster of six square waves is left out:
+  // its fixed pitches would add the same notes to every track and blur each track's key.)
   auto metal = [&](std::vector<float>& out, double seconds, double tau, double hp_hz) {
     size_t n = size_t(seconds * kRate);
     out.assign(n, 0.0f);
-    static const double freqs[6] = {205.3, 304.4, 369.6, 522.7, 540.0, 800.0};
-    Square sq[6];
-    for (int k = 0; k < 6; ++k) {
-      sq[k].set_hz(freqs[k] * 2.03);
-      sq[k].phase = r.uniform();
-    }
     Svf hp, hp2;
     hp.set(hp_hz, 0.9);
     hp2.set(hp_hz * 0.9, 0.7);
     double amp = 1.0, c = decay_coef(tau);
     for (size_t i = 0; i < n; ++i) {
-      double m = 0.0;
-      for (auto& q : sq) m += q.next();
-      hp.run(0.09 * m + 0.7 * r.bipolar());
+      hp.run(0.8 * r.bipolar());
       hp2.run(hp.high);
       double ramp = std::min(1.0, i / (0.0004 * kRate));
       out[i] = float(hp2.high * amp * ramp);
@@ -258,7 +251,7 @@ void Renderer::bass_note(size_t pos, size_t gate, int midi, float vel) {
       b.set_hz(2 * f);
       size_t n = note_span(gate, 0.05);
       for (size_t i = 0; i < n && pos + i < frames_; ++i) {
-        double v = std::tanh(1.3 * (a.next() + 0.3 * b.next())) * env.next();
+        double v = (a.next() + 0.3 * b.next()) * env.next();
         bass_[pos + i] += float(0.5 * vel * v);
       }
       break;
@@ -273,7 +266,7 @@ void Renderer::bass_note(size_t pos, size_t gate, int midi, float vel) {
       double fenv = 1.0, fc = decay_coef(0.09);
       size_t n = note_span(gate, 0.03);
       for (size_t i = 0; i < n && pos + i < frames_; ++i) {
-        if (i % 32 == 0) lp.set(160.0 + 1900.0 * fenv, 1.3);
+        if (i % 32 == 0) lp.set(140.0 + 1100.0 * fenv, 1.2);
         fenv *= fc;
         lp.run(saw.next());
         double v = (0.7 * lp.low + 0.55 * sub.next()) * env.next();
@@ -320,8 +313,9 @@ void Renderer::bass_note(size_t pos, size_t gate, int midi, float vel) {
       for (size_t i = 0; i < n && pos + i < frames_; ++i) {
         double t = double(i) / kRate;
         ph += f * (1.0 + 0.12 * std::exp(-t / 0.025)) / kRate;
-        double v = std::tanh(1.8 * sin01(ph)) * env.next();
-        bass_[pos + i] += float(0.55 * vel * v);
+        // Octave and fifth overtones only (no saturation): they keep the key clear.
+        double v = (sin01(ph) + 0.25 * sin01(2.0 * ph) + 0.1 * sin01(3.0 * ph)) * env.next();
+        bass_[pos + i] += float(0.5 * vel * v);
       }
       break;
     }
@@ -568,10 +562,12 @@ bool Renderer::layer_on(const SectionSpec& sec, int bar_in_sec, char layer) cons
   return true;
 }
 
-int Renderer::chord_tone(const Chord& c, int tone, int lowest) const {
+// Tone 3 is the third an octave up: doubling the third (the note that tells minor from major)
+// keeps every chord's quality, and so the key, unambiguous.
+int Renderer::chord_tone(const Chord& c, int tone /* 0 root, 1 third, 2 fifth, 3 upper third */, int lowest) const {
   int root = degree_note(s_.key, c.degree, c.leading_tone, 0);
   root = lowest + ((root - lowest) % 12 + 12) % 12;
-  static const int offs[4] = {0, 2, 4, 7};
+  static const int offs[4] = {0, 2, 4, 9};
   return root + degree_semitones(s_.key, c.degree + offs[tone], c.leading_tone) -
          degree_semitones(s_.key, c.degree, c.leading_tone);
 }
@@ -596,8 +592,8 @@ void Renderer::make_motif() {
       while (st + len < 32 && rhythm[st + len] == '-') ++len;
       int d;
       if (st % 4 == 0) {
-        static const int tones[4] = {0, 2, 4, 7};
-        int best = tones[rng_.below(4)];
+        static const int tones[5] = {0, 2, 2, 4, 7};  // the third twice: it carries the mode
+        int best = tones[rng_.below(5)];
         for (int t : tones)
           if (std::abs(t - prev) < std::abs(best - prev) && rng_.chance(0.6)) best = t;
         d = best;
@@ -723,7 +719,7 @@ void Renderer::play_bar(const SectionSpec& sec, int bar, int bar_in_sec, bool fi
     int bars = std::min(s_.bars_per_chord, sec.bars - bar_in_sec);
     size_t p = at(step_time(bar, 0));
     size_t gate = size_t(steps_len(16 * bars) * 0.97);
-    for (int t = 0; t < 3; ++t) pad_note(p, gate, chord_tone(chord, t, 55));
+    for (int t = 0; t < 4; ++t) pad_note(p, gate, chord_tone(chord, t, 55));
     pad_note(p, gate, chord_tone(chord, 0, 43));  // the root an octave down
   }
 

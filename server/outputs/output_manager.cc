@@ -35,6 +35,7 @@ namespace {
 
 constexpr gint64 kUs = G_USEC_PER_SEC;
 constexpr gint64 kLiveAfterUs = 1 * kUs;        // flowing this long without error = live
+constexpr gint64 kProgressUs = kUs / 2;       // "still flowing" = a buffer within this
 constexpr gint64 kStallUs = 10 * kUs;           // a live sink that takes nothing this long has failed
 constexpr gint64 kStableUs = 10 * kUs;          // live this long: the next failure starts backoff anew
 constexpr gint64 kDrainTimeoutUs = 3 * kUs;     // EOS must reach the sink within this at removal
@@ -416,7 +417,10 @@ class OutputManagerImpl final : public OutputManager {
         a->last_progress_us = now;
         if (!a->first_flow_us) a->first_flow_us = now;
       }
-      if (o->status == "starting" && a->first_flow_us && now - a->first_flow_us >= kLiveAfterUs) {
+      // Live = data has been reaching the sink for a while and still is (a sink that blocks on a
+      // far end that accepted the connection but never answers takes one buffer, then nothing).
+      if (o->status == "starting" && a->first_flow_us && now - a->first_flow_us >= kLiveAfterUs &&
+          now - a->last_progress_us < kProgressUs) {
         o->status = "live";
         o->error.clear();
         o->live_since_us = now;

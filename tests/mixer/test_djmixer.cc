@@ -317,7 +317,7 @@ struct LiveRun {
 void live_join_leave(LiveRun& run) {
   GError* err = nullptr;
   GstElement* pipe = gst_parse_launch(
-      "djmixer name=mix latency=100000000 ! appsink name=out sync=false "
+      "djmixer name=mix latency=100000000 sink_0::qos-messages=true ! appsink name=out sync=false "
       "caps=audio/x-raw,format=F32LE,rate=48000,channels=2 "
       "audiotestsrc is-live=true freq=60 volume=0.5 samplesperbuffer=256 ! "
       "audio/x-raw,format=F32LE,rate=48000,channels=2 ! mix.sink_0",
@@ -340,6 +340,7 @@ void live_join_leave(LiveRun& run) {
   ASSERT_NE(src2, nullptr) << (err ? err->message : "");
   gst_bin_add(GST_BIN(pipe), src2);
   GstPad* mpad = gst_element_request_pad_simple(mix, "sink_%u");
+  g_object_set(mpad, "qos-messages", TRUE, nullptr);
   GstPad* spad = gst_element_get_static_pad(src2, "src");
   EXPECT_EQ(gst_pad_link(spad, mpad), GST_PAD_LINK_OK);
   gst_element_sync_state_with_parent(src2);
@@ -364,13 +365,14 @@ void live_join_leave(LiveRun& run) {
   gst_bin_remove(GST_BIN(pipe), src2);
   g_usleep(400 * 1000);
 
-  gst_element_set_state(pipe, GST_STATE_NULL);
+  // Read the bus before stopping: going to NULL flushes it.
   GstBus* bus = gst_element_get_bus(pipe);
   while (GstMessage* m = gst_bus_pop_filtered(bus, GST_MESSAGE_QOS)) {
     ++run.qos_drops;
     gst_message_unref(m);
   }
   gst_object_unref(bus);
+  gst_element_set_state(pipe, GST_STATE_NULL);
   gst_object_unref(out);
   gst_object_unref(mix);
   gst_object_unref(pipe);

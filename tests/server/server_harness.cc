@@ -477,6 +477,18 @@ double Receiver::rms_db(int track, double window_s) {
   return 10 * std::log10(sum / v.size() + 1e-20);
 }
 
+double Receiver::min_block_db(int track, double window_s, double block_s) {
+  auto v = last(track, window_s);
+  size_t block = static_cast<size_t>(block_s * 48000);
+  double lowest = 200;
+  for (size_t at = 0; block && at + block <= v.size(); at += block) {
+    double sum = 0;
+    for (size_t i = at; i < at + block; i++) sum += static_cast<double>(v[i]) * v[i];
+    lowest = std::min(lowest, 10 * std::log10(sum / block + 1e-20));
+  }
+  return lowest;
+}
+
 double Receiver::tone_db(int track, double freq, double window_s) {
   auto v = last(track, window_s);
   if (v.empty()) return -200;

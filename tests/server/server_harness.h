@@ -96,6 +96,8 @@ class Receiver {
   // Over the last window: RMS in dBFS, and the magnitude (dB) at one frequency (Goertzel).
   double rms_db(int track, double window_s = 0.5);
   double tone_db(int track, double freq, double window_s = 0.5);
+  // The quietest block (RMS dB) over the last window: a dropout or glitch shows as a dip.
+  double min_block_db(int track, double window_s, double block_s = 0.01);
   bool connected() const { return connected_; }
   int tracks() const;
 

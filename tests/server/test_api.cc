@@ -16,7 +16,7 @@ class Api : public ::testing::Test {
     tracks_ = fresh_dir("api-tracks");
     write_tone_track(tracks_ + "/low-tone.wav", 220, 120, 6);
     server_ = std::make_unique<ServerProcess>(fresh_dir("api-data"), tracks_,
-                                              std::vector<std::string>{"--max-upload-mb", "1", "--admin-token", "s3cret"});
+                                              std::vector<std::string>{"--max-upload-mb", "2", "--admin-token", "s3cret"});
     ASSERT_TRUE(server_->start()) << server_->log();
     // The library analyses in the background; wait until our track is listed.
     ASSERT_TRUE(wait_until([&] { return http("GET", server_->url("/api/tracks")).body.find("low-tone") != std::string::npos; }, 20));
@@ -48,6 +48,8 @@ TEST_F(Api, HealthMetricsAndTracks) {
   JsonObject* track = json_array_get_object_element(json_node_get_array(n), 0);
   EXPECT_EQ(str_member(track, "id"), "low-tone");
   EXPECT_NEAR(json_object_get_double_member(track, "duration_s"), 6.0, 0.01);
+  // Analysed by the deck's own loader: the tone pulses at 120 BPM.
+  EXPECT_NEAR(json_object_get_double_member(track, "bpm"), 120.0, 0.5) << t.body.substr(0, 300);
   EXPECT_GT(json_array_get_length(json_object_get_array_member(track, "waveform")), 10u);
   json_node_unref(n);
 }
@@ -60,15 +62,15 @@ TEST_F(Api, UploadsAreDecodedBeforeTheyEnterTheLibrary) {
   auto bad = http("POST", server_->url("/api/tracks?name=junk.mp3"), junk);
   EXPECT_EQ(bad.status, 415) << bad.body;
   EXPECT_NE(bad.body.find("not-audio"), std::string::npos);
-  // Over the limit (1 MiB in this test).
-  auto big = http("POST", server_->url("/api/tracks?name=big.wav"), std::string(1500000, 'x'));
+  // Over the limit (2 MiB in this test).
+  auto big = http("POST", server_->url("/api/tracks?name=big.wav"), std::string(2500000, 'x'));
   EXPECT_EQ(big.status, 413) << big.body;
   // Empty.
   EXPECT_EQ(http("POST", server_->url("/api/tracks?name=x.wav"), "").status, 400);
   EXPECT_EQ(http("GET", server_->url("/api/tracks")).body, before);  // library unchanged
   // A real file, with a hostile name: the id is sanitised, the file stays in the tracks folder.
   std::string wav = fresh_dir("api-upload") + "/t.wav";
-  write_tone_track(wav, 880, 128, 3);
+  write_tone_track(wav, 880, 128, 8);
   gchar* data = nullptr;
   gsize len = 0;
   ASSERT_TRUE(g_file_get_contents(wav.c_str(), &data, &len, nullptr));
@@ -77,7 +79,8 @@ TEST_F(Api, UploadsAreDecodedBeforeTheyEnterTheLibrary) {
   ASSERT_EQ(ok.status, 201) << ok.body;
   JsonObject* o = parse_object(ok.body);
   EXPECT_EQ(str_member(o, "id"), "evil-tone");
-  EXPECT_NEAR(json_object_get_double_member(o, "duration_s"), 3.0, 0.01);
+  EXPECT_NEAR(json_object_get_double_member(o, "duration_s"), 8.0, 0.01);
+  EXPECT_NEAR(json_object_get_double_member(o, "bpm"), 128.0, 0.5) << ok.body.substr(0, 300);
   json_object_unref(o);
   EXPECT_TRUE(g_file_test((tracks_ + "/evil-tone.wav").c_str(), G_FILE_TEST_IS_REGULAR));
   EXPECT_NE(http("GET", server_->url("/api/tracks")).body.find("evil-tone"), std::string::npos);

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "common/units.h"
+#include "deck/analysis.h"
 
 namespace dju {
 
@@ -171,19 +172,22 @@ void TransitionJudge::process(const float* const* decks, size_t frames) {
         k.mono[k.mono_fill++] = static_cast<float>(m);
         if (k.mono_fill == static_cast<size_t>(kChromaFft)) {
           k.mono_fill = 0;
-          // Chroma of this deck: power 150 Hz – 2.5 kHz folded onto pitch classes, leaky over ~30 s.
+          // Chroma of this deck: 100 Hz – 2 kHz folded onto pitch classes, leaky over ~30 s.
           fvec_t* in = fft_in_;
           cvec_t* out = fft_out_;
           for (int t = 0; t < kChromaFft; ++t) in->data[t] = k.mono[t] * hann_[t];
           aubio_fft_do(fft_, in, out);
           const double decay = std::exp(-kChromaFft / (kChromaTau * rate_));
           for (double& c : k.chroma) c *= decay;
+          // Only bins near a semitone's centre count, log-compressed (as the deck's key analysis does),
+          // so that one loud bass note does not outweigh the harmony.
           const double bin_hz = static_cast<double>(rate_) / kChromaFft;
-          for (int b = static_cast<int>(150.0 / bin_hz); b <= static_cast<int>(2500.0 / bin_hz); ++b) {
-            const double f = b * bin_hz;
-            int pc = static_cast<int>(std::lround(69.0 + 12.0 * std::log2(f / 440.0))) % 12;
-            if (pc < 0) pc += 12;
-            k.chroma[pc] += static_cast<double>(out->norm[b]) * out->norm[b];
+          const double to_unit = 4.0 / kChromaFft;  // a full-scale sine peaks at 1
+          for (int b = static_cast<int>(100.0 / bin_hz); b <= static_cast<int>(2000.0 / bin_hz); ++b) {
+            const double midi = 69.0 + 12.0 * std::log2(b * bin_hz / 440.0);
+            if (std::fabs(midi - std::round(midi)) > 0.35) continue;
+            const int pc = static_cast<int>(std::lround(midi)) % 12;
+            k.chroma[pc] += std::log1p(100.0 * out->norm[b] * to_unit);
           }
         }
       }
@@ -233,7 +237,8 @@ void TransitionJudge::end_of_hop() {
       const double rise = std::max(0.0, amp - k.prev_log[b]);
       k.band_odf[b][static_cast<size_t>(k.odf_count % kOdfCapacity)] = static_cast<float>(rise);
       k.rise_mean[b] += beta * (rise - k.rise_mean[b]);
-      o += rise / (k.rise_mean[b] + 1e-7);
+      // Kicks carry the beat in dance music: the low band weighs four times the others.
+      o += (b == 0 ? 1.0 : 0.25) * rise / (k.rise_mean[b] + 1e-7);
       k.prev_log[b] = amp;
     }
     k.odf[static_cast<size_t>(k.odf_count % kOdfCapacity)] = static_cast<float>(o);
@@ -327,68 +332,78 @@ void TransitionJudge::end_of_hop() {
   if (hops_ % tick_hops == 0) tick();
 }
 
-// Tempo of one deck from the autocorrelation of its onset envelope: the best lag in 78–178 BPM,
-// refined by fitting the peaks at 1–4 times that lag (sub-hop precision from parabolas).
+// Tempo of one deck from the autocorrelation of its onset envelope: the best lag in 78–178 BPM by a
+// comb over its multiples, then refined to a hundredth of a hop by the same comb over eight multiples
+// with the autocorrelation interpolated between lags (the envelope is smoothed first so that its
+// peaks span a few hops and interpolate well).
 void TransitionJudge::deck_tempo(Deck& d) {
   const int64_t avail = std::min<int64_t>(d.odf_count, static_cast<int64_t>(kOdfWindowS * fps_));
   const int64_t since = d.audible_since >= 0 ? hops_ - d.audible_since : avail;
   const int w = static_cast<int>(std::min(avail, since));
   if (w < static_cast<int>(3 * fps_)) return;
   const int64_t first = d.odf_count - w;
-  std::array<float, kOdfCapacity> x{};
+  std::array<float, kOdfCapacity> raw{}, x{};
+  for (int i = 0; i < w; ++i) raw[i] = d.odf_at(first + i);
+  // [1 2 1]/4 twice.
+  for (int pass = 0; pass < 2; ++pass) {
+    for (int i = 0; i < w; ++i) {
+      const float a = raw[std::max(0, i - 1)], b = raw[i], c = raw[std::min(w - 1, i + 1)];
+      x[i] = 0.25f * a + 0.5f * b + 0.25f * c;
+    }
+    raw = x;
+  }
   double mean = 0;
-  for (int i = 0; i < w; ++i) mean += d.odf_at(first + i);
+  for (int i = 0; i < w; ++i) mean += x[i];
   mean /= w;
-  for (int i = 0; i < w; ++i) x[i] = static_cast<float>(d.odf_at(first + i) - mean);
+  for (int i = 0; i < w; ++i) x[i] = static_cast<float>(x[i] - mean);
   const int lmin = static_cast<int>(std::floor(60.0 * fps_ / kMaxBpm));
   const int lmax = static_cast<int>(std::ceil(60.0 * fps_ / kMinBpm));
-  auto ac = [&](int lag) {
-    if (lag <= 0 || lag >= w) return 0.0;
-    double s = 0;
-    for (int i = 0; i + lag < w; ++i) s += static_cast<double>(x[i]) * x[i + lag];
-    return s / (w - lag);
+  // Autocorrelation for every lag we may need (normalised by the overlap).
+  const int max_lag = std::min(w - static_cast<int>(2 * fps_), kOdfCapacity - 1);
+  std::array<double, kOdfCapacity> ac{};
+  for (int lag = 0; lag <= max_lag; ++lag) {
+    double sum = 0;
+    for (int i = 0; i + lag < w; ++i) sum += static_cast<double>(x[i]) * x[i + lag];
+    ac[lag] = sum / (w - lag);
+  }
+  auto at = [&](double lag) {
+    if (lag < 0 || lag >= max_lag) return 0.0;
+    const int i = static_cast<int>(lag);
+    const double f = lag - i;
+    return ac[i] * (1 - f) + ac[i + 1] * f;
   };
+  // Half the lag counts too, so that a pulse of eighth notes picks the beat rather than one and a half
+  // beats; a log-normal preference around 120 BPM (half an octave wide) settles what the comb leaves
+  // open, such as the dotted-eighth percussion of house grooves.
   int best = -1;
   double bv = 0;
-  // A comb over four multiples of the lag: the beat period lines up with all of them, a lag of one and
-  // a half beats with only half.
-  // Half the lag counts too, so that a pulse of eighth notes picks the beat rather than one and a half
-  // beats; a mild log-normal preference around 120 BPM settles what the comb leaves open.
   for (int lag = lmin; lag <= lmax; ++lag) {
-    double v = ac(static_cast<int>(std::lround(lag / 2.0)));
-    for (int m = 1; m <= 4; ++m) v += ac(m * lag);
+    double v = at(lag / 2.0);
+    for (int m = 1; m <= 4; ++m) v += at(static_cast<double>(m) * lag);
     const double octaves = std::log2(60.0 * fps_ / lag / 120.0);
-    v *= std::exp(-0.5 * octaves * octaves / (0.8 * 0.8));
+    v *= std::exp(-0.5 * octaves * octaves / (0.5 * 0.5));
     if (v > bv) { bv = v; best = lag; }
   }
   if (best < 0) return;
-  double num = 0, den = 0;
-  for (int m = 1; m <= 4; ++m) {
-    const int c = m * best;
-    if (c + 2 * m + 1 >= w - static_cast<int>(fps_)) break;
-    int pk = c;
-    double pv = ac(c);
-    for (int lag = c - m; lag <= c + m; ++lag) {
-      const double v = ac(lag);
-      if (v > pv) { pv = v; pk = lag; }
-    }
-    const double a = ac(pk - 1), b = pv, cc = ac(pk + 1);
-    const double dd = a - 2 * b + cc;
-    const double pos = pk + (dd < 0 ? std::clamp(0.5 * (a - cc) / dd, -0.5, 0.5) : 0.0);
-    num += m * pos;
-    den += m * m;
+  double fine = best, fv = -1e300;
+  for (double lag = best - 1.0; lag <= best + 1.0; lag += 0.01) {
+    double v = 0;
+    int used = 0;
+    for (int m = 1; m <= 8 && m * lag < max_lag; ++m, ++used) v += at(m * lag);
+    if (used == 0) break;
+    if (v > fv) { fv = v; fine = lag; }
   }
-  if (den > 0) d.bpm_measured = 60.0 * fps_ / (num / den);
+  d.bpm_measured = 60.0 * fps_ / fine;
 }
 
 double TransitionJudge::deck_bpm(const Deck& d) const { return d.hints.bpm > 0 ? d.hints.bpm : d.bpm_measured; }
 
 CamelotKey TransitionJudge::deck_key(const Deck& d) const {
   if (d.hints.key.known()) return d.hints.key;
-  double conf = 0;
-  CamelotKey k = key_from_chroma12(d.chroma, &conf);
-  if (conf < 0.5) return CamelotKey();  // drums only, or no clear key
-  return k;
+  // The deck's own key finder (profiles correlated with the chroma).
+  const KeyResult k = key_from_chroma(d.chroma);
+  if (k.tonic < 0 || k.score < 0.5) return CamelotKey();  // drums only, or no clear key
+  return camelot_from_tonic(k.tonic, k.minor);
 }
 
 // Lag (in hops, + = incoming late) that best lines up the incoming deck's onsets with the outgoing
@@ -396,13 +411,16 @@ CamelotKey TransitionJudge::deck_key(const Deck& d) const {
 bool TransitionJudge::measure_phase(Deck& out, Deck& in, double period, double* offset) {
   const int w = static_cast<int>(kPhaseWindowS * fps_);
   if (out.odf_count < w || in.odf_count < w) return false;
-  const int half = static_cast<int>(std::floor(period / 2));
-  constexpr int kMaxLag = 160;
+  const int half = static_cast<int>(std::lround(period / 2));
+  constexpr int kMaxLag = 320;
+  const int span = std::min(2 * half + 2, kMaxLag);
+  const int lim = std::min(half, kMaxLag / 2 - 2);
   const int n = std::min(w, 1024);
   // Each band is matched with the same band of the other deck (kick with kick, hats with hats), as a
-  // correlation coefficient, and the bands are summed: a beat is not confused with an off-beat.
-  std::array<double, 2 * kMaxLag + 1> total{};
-  const int lim = std::min(half, kMaxLag);
+  // correlation coefficient. What tells the beat from the off-beat is how much better a lag fits
+  // than the lags half a beat away: hats on every eighth fit both equally and so cast no vote, a kick
+  // on the beat fits only one. The lag with the best such margin, summed over the bands, wins.
+  std::array<double, 2 * kMaxLag + 1> margin{};
   for (int b = 0; b < 3; ++b) {
     std::array<float, 1024> xo{}, xi{};
     double mo = 0, mi = 0;
@@ -423,19 +441,22 @@ bool TransitionJudge::measure_phase(Deck& out, Deck& in, double period, double* 
     }
     if (!(so > 1e-12 && si > 1e-12)) continue;
     const double norm = 1.0 / std::sqrt(so * si);
-    for (int lag = -lim - 1; lag <= lim + 1; ++lag) {
+    std::array<double, 2 * kMaxLag + 1> c{};
+    for (int lag = -span; lag <= span; ++lag) {
       double acc = 0;
       for (int i = std::max(0, -lag); i < n && i + lag < n; ++i) acc += static_cast<double>(xo[i]) * xi[i + lag];
-      total[lag + kMaxLag] += acc * norm;
+      c[lag + kMaxLag] = acc * norm;
     }
+    for (int lag = -lim - 1; lag <= lim + 1; ++lag)
+      margin[lag + kMaxLag] += c[lag + kMaxLag] - 0.5 * (c[lag - half + kMaxLag] + c[lag + half + kMaxLag]);
   }
   int best = 0;
   double bv = -1e300;
   for (int lag = -lim; lag <= lim; ++lag) {
-    if (total[lag + kMaxLag] > bv) { bv = total[lag + kMaxLag]; best = lag; }
+    if (margin[lag + kMaxLag] > bv) { bv = margin[lag + kMaxLag]; best = lag; }
   }
-  if (!(bv > 0.05)) return false;
-  const double a = total[best - 1 + kMaxLag], c = total[best + 1 + kMaxLag], dd = a - 2 * bv + c;
+  if (!(bv > 0.1)) return false;  // no band says which beat is which
+  const double a = margin[best - 1 + kMaxLag], c = margin[best + 1 + kMaxLag], dd = a - 2 * bv + c;
   *offset = best + (dd < 0 ? std::clamp(0.5 * (a - c) / dd, -0.5, 0.5) : 0.0);
   return true;
 }
@@ -455,6 +476,12 @@ void TransitionJudge::tick() {
     bpm_in_[bpm_n_] = bi;
     ++bpm_n_;
   }
+  if (both_heard && settled) {
+    // The keys the crowd hears clash or not while both play: remember them from the overlap.
+    const CamelotKey ko = deck_key(out), ki = deck_key(in);
+    if (ko.known()) key_out_seen_ = ko;
+    if (ki.known()) key_in_seen_ = ki;
+  }
   if (both_heard && settled && bo > 0) {
     double off = 0;
     if (measure_phase(out, in, 60.0 * fps_ / bo, &off)) {
@@ -464,6 +491,10 @@ void TransitionJudge::tick() {
       phase_werr_ += w * std::fabs(ms);
       phase_signed_ += w * ms;
       last_offset_ms_ = ms;
+      if (phase_n_ < static_cast<int>(phase_err_.size())) {
+        phase_err_[phase_n_] = std::fabs(ms);
+        phase_wt_[phase_n_] = w;
+      }
       ++phase_n_;
     }
   }
@@ -483,6 +514,7 @@ void TransitionJudge::start_blend(int incoming, int64_t start_hop) {
   phase_w_ = phase_werr_ = phase_signed_ = last_offset_ms_ = 0;
   phase_n_ = 0;
   bpm_n_ = 0;
+  key_in_seen_ = key_out_seen_ = CamelotKey();
   clash_hops_ = clip_hops_ = 0;
   blend_hops_ = hops_ - start_hop;
   loud_before_ = loud_max_ = loud_min_ = loudness_;
@@ -534,7 +566,18 @@ void TransitionJudge::fill_report(JudgeReport& r, bool final, const char* event)
   // Beat alignment.
   r.phase_measurements = phase_n_;
   if (phase_w_ > 0) {
-    r.phase_error_ms = phase_werr_ / phase_w_;
+    // Weighted median of the measurements: a stray measurement (a break, a fill) does not decide.
+    const int m = std::min(phase_n_, static_cast<int>(phase_err_.size()));
+    std::array<int, 64> idx{};
+    for (int i = 0; i < m; ++i) idx[i] = i;
+    std::sort(idx.begin(), idx.begin() + m, [&](int x, int y) { return phase_err_[x] < phase_err_[y]; });
+    double total = 0, acc = 0;
+    for (int i = 0; i < m; ++i) total += phase_wt_[idx[i]];
+    r.phase_error_ms = phase_err_[idx[m - 1]];
+    for (int i = 0; i < m; ++i) {
+      acc += phase_wt_[idx[i]];
+      if (acc >= 0.5 * total) { r.phase_error_ms = phase_err_[idx[i]]; break; }
+    }
     r.phase_offset_ms = last_offset_ms_;
     p.beat = lin_score(r.phase_error_ms, 8.0, 40.0);
   }
@@ -553,8 +596,8 @@ void TransitionJudge::fill_report(JudgeReport& r, bool final, const char* event)
     p.tempo = lin_score(r.tempo_diff_pct, 0.3, 3.0);
   }
   // Key.
-  r.outgoing_key = deck_key(out);
-  r.incoming_key = deck_key(in);
+  r.outgoing_key = key_out_seen_.known() ? key_out_seen_ : deck_key(out);
+  r.incoming_key = key_in_seen_.known() ? key_in_seen_ : deck_key(in);
   p.key = camelot_compatibility(r.outgoing_key, r.incoming_key);
   // Bass clash.
   r.bass_clash_s = clash_hops_ / fps_;

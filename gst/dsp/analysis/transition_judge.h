@@ -44,7 +44,7 @@ struct JudgeReport {
   double score = 0;
   JudgeBreakdown parts;
   // What was measured.
-  double phase_error_ms = 0;        // mean |phase error| while both audible (weighted by audibility)
+  double phase_error_ms = 0;        // |phase error| while both audible (median, weighted by audibility)
   double phase_offset_ms = 0;       // last signed offset: + = incoming late
   int phase_measurements = 0;
   double incoming_bpm = 0, outgoing_bpm = 0, tempo_diff_pct = 0;
@@ -136,8 +136,10 @@ class TransitionJudge {
   // Blend accumulators.
   double phase_w_ = 0, phase_werr_ = 0, phase_signed_ = 0, last_offset_ms_ = 0;
   int phase_n_ = 0;
+  std::array<double, 64> phase_err_{}, phase_wt_{};
   std::array<double, 64> bpm_in_{}, bpm_out_{};
   int bpm_n_ = 0;
+  CamelotKey key_in_seen_, key_out_seen_;
   int64_t clash_hops_ = 0, clip_hops_ = 0, blend_hops_ = 0;
   double loud_before_ = -70, loud_max_ = -70, loud_min_ = 0;
   double peak_ = 0;

@@ -446,6 +446,10 @@ void DeckEngine::render(float* out, size_t n, int64_t time) {
 
 void DeckEngine::render_stretch(Voice& v, float* out, size_t n, double tempo) {
   soundtouch::SoundTouch& st = *st_[v.st];
+  if (!(tempo >= 0.1)) {  // never asked (want_stretch() bounds the rate); SoundTouch would starve
+    std::memset(out, 0, n * 2 * sizeof(float));
+    return;
+  }
   const double pitch = (keylock_ ? 1.0 : tempo) * std::exp2(key_shift_ / 12.0);
   if (tempo != v.st_tempo) {
     st.setTempo(tempo / pitch);
@@ -546,7 +550,8 @@ void DeckEngine::render_block(float* out, size_t n) {
     if (xfade_left_ > 0) {
       float* o = scratch_b_.data();
       const size_t kx = std::min<size_t>(k, static_cast<size_t>(xfade_left_));
-      render_voice(old_, o, kx, rates, old_.kind == VoiceKind::Stretch ? old_.st_tempo : block_rate);
+      render_voice(old_, o, kx, rates,
+                   old_.kind == VoiceKind::Stretch && old_.st_tempo > 0.0 ? old_.st_tempo : block_rate);
       for (size_t j = 0; j < kx; ++j) {
         const float g_old = static_cast<float>(xfade_left_ - static_cast<int>(j)) / kCrossfadeFrames;
         dst[2 * j] = dst[2 * j] * (1.0f - g_old) + o[2 * j] * g_old;
