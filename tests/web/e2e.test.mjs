@@ -421,5 +421,10 @@ test('a battle from the lobby to two DJs and a spectator: audio, controls, seats
   const perf = await djA.page.evaluate(() => ({ frameMs: window.dju.animator.frameMs, fps: window.dju.animator.fps }));
   console.log(`DJ page drawing: ${perf.frameMs.toFixed(2)} ms per frame at ${perf.fps.toFixed(0)} fps (headless, loaded machine)`);
 
+  // A tablet in landscape: the same page reflows (deck + mixer, then the opponent and the judge).
+  await djB.page.setViewportSize({ width: 1024, height: 768 });
+  await djB.page.waitForTimeout(300);
+  await djB.page.screenshot({ path: path.join(artifacts, 'dj-b-tablet.png') });
+
   for (const p of [lobby, djA, djB, spec, overlay]) assert.deepEqual(p.errors, []);
 });

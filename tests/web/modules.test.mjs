@@ -136,6 +136,8 @@ test('optimistic state: shows the local value at once and reconciles with the se
     out.flatDeck = flattenState({ type: 'state', deck: 'b', position: 12.3, playing: true, hotcues: [1.5, null] });
     out.flatMixer = flattenState({ type: 'state', mixer: { crossfader: -0.2, 'crossfader-curve': 'linear', a: { volume: 0.8, 'eq-low': -3 }, b: { volume: 1 } } });
     out.flatBattle = flattenState({ id: 'x', decks: { a: { track: 't1', bpm: 124 } }, mixer: { crossfader: 0.5, b: { filter: 0.2 } } });
+    s.applyServer({ 'a.tempo': 1 });
+    out.smallTempo = s.applyServer({ 'a.tempo': 0.9996 }); // sync moved the pitch by −0.04 %
     out.seen = seen.length;
     // Playhead: extrapolates with the tempo while playing, eases small corrections, snaps for jumps.
     let t = 0;
@@ -156,6 +158,7 @@ test('optimistic state: shows the local value at once and reconciles with the se
   assert.deepEqual(r.flatMixer, { 'mixer.crossfader': -0.2, 'mixer.crossfader-curve': 'linear', 'a.volume': 0.8, 'a.eq-low': -3, 'b.volume': 1 });
   assert.deepEqual(r.flatBattle, { 'a.track': 't1', 'a.bpm': 124, 'mixer.crossfader': 0.5, 'b.filter': 0.2 });
   assert.ok(r.seen >= 6);
+  assert.deepEqual(r.smallTempo, ['a.tempo'], 'a 0.04 % tempo change reaches the pitch fader');
   assert.ok(Math.abs(r.p1 - 10.5) < 1e-9);
   assert.ok(Math.abs(r.p2 - 10.5) < 1e-9, 'a 20 ms correction is eased, not jumped');
   assert.ok(Math.abs(r.p3 - 11.02) < 1e-9);

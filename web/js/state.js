@@ -2,7 +2,8 @@
 // `state` messages. A local value is held until the server shows it, the server refuses it, or
 // (after its ack) a newer state says otherwise — then the server wins.
 
-const EPS = 1e-3;
+// Tight enough for tempo (a DJ reads 0.01 % of pitch), loose enough for float32 round trips.
+const EPS = 1e-6;
 
 function same(a, b) {
   if (typeof a === 'number' && typeof b === 'number') {
