@@ -225,26 +225,37 @@ test('a battle from the lobby to two DJs and a spectator: audio, controls, seats
   await spec.page.waitForTimeout(1000);
   assert.ok((await untilLoud(spec.page)).rmsDb > -40, 'music again after the seek');
 
-  // EQ knob drag: DJ A pulls the low EQ down by about 15 dB (a knob throw is 160 px; its lower
+  // EQ knob drag: DJ A pulls the low EQ down by about 25 dB (a knob throw is 160 px; its lower
   // half is −40 … 0 dB): the server's state follows and the spectator's low band drops.
   const ref = await steadyMeasure(spec.page, 1500);
   const knob = await djA.page.locator('.strip.mine [data-control="eq-low"]').boundingBox();
   await djA.page.mouse.move(knob.x + knob.width / 2, knob.y + 20);
   await djA.page.mouse.down();
-  await djA.page.mouse.move(knob.x + knob.width / 2, knob.y + 20 + 30, { steps: 8 });
+  await djA.page.mouse.move(knob.x + knob.width / 2, knob.y + 20 + 50, { steps: 8 });
   await djA.page.mouse.up();
   const eqSet = await djA.page.evaluate(() => window.dju.state.get('a.eq-low'));
-  assert.ok(eqSet < -8 && eqSet > -24, `the knob shows about −15 dB at once: ${eqSet}`);
+  assert.ok(eqSet < -18 && eqSet > -32, `the knob shows about −25 dB at once: ${eqSet}`);
   await waitForServer(battleId, (b) => b.mixer?.a?.['eq-low'] === eqSet, "the server's eq-low reaches the knob's value");
   await spec.page.waitForTimeout(1000); // what the spectator hears trails the server by the jitter buffer
   const eqLow = await steadyMeasure(spec.page, 1500);
   console.log(`EQ low 0 → ${eqSet.toFixed(1)} dB: low band ${ref.lowDb.toFixed(1)} → ${eqLow.lowDb.toFixed(1)} dB, mid ${ref.midDb.toFixed(1)} → ${eqLow.midDb.toFixed(1)} dB (dropouts ${ref.dropouts}, ${eqLow.dropouts} of ${eqLow.frames} frames; load ${os.loadavg()[0].toFixed(1)})`);
   // The music itself moves: judge the spectral shape, the low band against the mids.
   const tilt = (m) => m.lowDb - m.midDb;
-  assert.ok(eqLow.lowDb < ref.lowDb - 8, 'low EQ down lowers the low band');
-  assert.ok(tilt(eqLow) < tilt(ref) - 6, 'low EQ down lowers the lows against the mids');
+  assert.ok(eqLow.lowDb < ref.lowDb - 10, 'low EQ down lowers the low band');
+  assert.ok(tilt(eqLow) < tilt(ref) - 8, 'low EQ down lowers the lows against the mids');
 
-  // Kill: the low band goes; off again: it comes back.
+  // Kill: the low band goes; off again: it comes back. The low EQ goes back to 0 dB (double-click)
+  // and the high EQ a notch down (keyboard), then back to the start of the main section so the
+  // music stays steady on a slow machine too.
+  await djA.page.dblclick('.strip.mine [data-control="eq-low"]');
+  await djA.page.focus('.strip.mine [data-control="eq-high"]');
+  await djA.page.keyboard.press('ArrowDown');
+  await waitForServer(battleId, (b) => b.mixer?.a?.['eq-low'] === 0 && b.mixer.a['eq-high'] < 0, 'eq-low back at 0 dB, eq-high a notch down');
+  await djA.page.mouse.click(ov.x + (62.5 / duration) * ov.width, ov.y + ov.height / 2);
+  await waitForServer(battleId, (b) => b.decks?.a?.position > 61 && b.decks.a.position < 72, 'deck a back at ~62.5 s');
+  await spec.page.waitForTimeout(1000);
+  await untilLoud(spec.page);
+  const flat = await steadyMeasure(spec.page, 1500);
   await djA.page.click('.strip.mine [data-control="eq-low-kill"]');
   await waitForServer(battleId, (b) => b.mixer?.a?.['eq-low-kill'] === true, 'eq-low-kill on channel a');
   await spec.page.waitForTimeout(1000);
@@ -254,12 +265,9 @@ test('a battle from the lobby to two DJs and a spectator: audio, controls, seats
   await spec.page.waitForTimeout(1000);
   const unkilled = await steadyMeasure(spec.page, 1500);
   const posAfter = (await battleState(battleId)).decks.a.position;
-  console.log(`low kill: deck a at ${posAfter.toFixed(1)} s (main section ends at 93 s); low band ${eqLow.lowDb.toFixed(1)} → ${killed.lowDb.toFixed(1)} → ${unkilled.lowDb.toFixed(1)} dB; mid ${eqLow.midDb.toFixed(1)} → ${killed.midDb.toFixed(1)} dB`);
-  // Against the flat EQ the kill takes the low band down to the codec's floor; releasing it brings
-  // the (still −16 dB) lows back.
-  assert.ok(killed.lowDb < ref.lowDb - 25, 'low kill empties the low band');
-  assert.ok(tilt(killed) < tilt(ref) - 20, 'low kill: lows gone against the mids');
-  assert.ok(unkilled.lowDb > killed.lowDb + 8, 'releasing the kill brings the lows back');
+  console.log(`low kill: deck a at ${posAfter.toFixed(1)} s (main section ends at 93 s); low band ${flat.lowDb.toFixed(1)} → ${killed.lowDb.toFixed(1)} → ${unkilled.lowDb.toFixed(1)} dB; mid ${flat.midDb.toFixed(1)} → ${killed.midDb.toFixed(1)} → ${unkilled.midDb.toFixed(1)} dB`);
+  assert.ok(killed.lowDb < Math.min(flat.lowDb, unkilled.lowDb) - 15, 'low kill empties the low band, releasing it brings it back');
+  assert.ok(tilt(killed) < Math.min(tilt(flat), tilt(unkilled)) - 12, 'low kill: lows gone against the mids');
   assert.ok(killed.midDb > -70, 'low kill keeps the mids playing');
 
   // Headphone cue: DJ A pulls the channel fader down (keyboard F): the crowd no longer hears deck A,
@@ -269,7 +277,9 @@ test('a battle from the lobby to two DJs and a spectator: audio, controls, seats
   for (let i = 0; i < 22; i++) await djA.page.keyboard.press('f');
   await waitForServer(battleId, (b) => b.mixer?.a?.volume === 0, 'channel fader a down');
   await spec.page.waitForTimeout(1000);
-  const [crowd, cue] = await Promise.all([measure(spec.page, 1000), measure(djA.page, 1000, 1)]);
+  const crowd = await measure(spec.page, 1000);
+  let cue; // a meter freshly attached to the cue track needs a moment before audio flows into it
+  for (let i = 0; i < 8; i++) { cue = await measure(djA.page, 700, 1); if (cue.rmsDb > -45) break; }
   console.log(`fader down: spectator ${crowd.rmsDb.toFixed(1)} dBFS, DJ A's cue ${cue.rmsDb.toFixed(1)} dBFS`);
   assert.ok(crowd.rmsDb < -60, 'the crowd hears nothing of deck A');
   assert.ok(cue.rmsDb > -45, "DJ A pre-listens to deck A on the cue track");
@@ -410,6 +420,11 @@ test('a battle from the lobby to two DJs and a spectator: audio, controls, seats
   // Canvas cost on the DJ page (all canvases, one requestAnimationFrame loop).
   const perf = await djA.page.evaluate(() => ({ frameMs: window.dju.animator.frameMs, fps: window.dju.animator.fps }));
   console.log(`DJ page drawing: ${perf.frameMs.toFixed(2)} ms per frame at ${perf.fps.toFixed(0)} fps (headless, loaded machine)`);
+
+  // A tablet in landscape: the same page reflows (deck + mixer, then the opponent and the judge).
+  await djB.page.setViewportSize({ width: 1024, height: 768 });
+  await djB.page.waitForTimeout(300);
+  await djB.page.screenshot({ path: path.join(artifacts, 'dj-b-tablet.png') });
 
   for (const p of [lobby, djA, djB, spec, overlay]) assert.deepEqual(p.errors, []);
 });

@@ -125,17 +125,22 @@ test('optimistic state: shows the local value at once and reconciles with the se
     out.confirmed = [s.get('a.volume'), s.isPending('a.volume')];
     s.setLocal('a.eq-low', -10, 2);
     s.ack(2);
-    s.applyServer({ 'a.eq-low': -4 }); // after the ack the server's state wins (e.g. someone else moved it)
+    s.applyServer({ 'a.eq-low': 0 }); // right after the ack a state may still be stale
+    out.staleAfterAck = s.get('a.eq-low');
+    now = 600;
+    s.applyServer({ 'a.eq-low': -4 }); // later the server's state wins (e.g. it clamped or moved it)
     out.overruled = s.get('a.eq-low');
     s.setLocal('mixer.crossfader', -1, 3);
     s.reject(3); // refused (forbidden / out of range)
     out.rejected = s.get('mixer.crossfader');
     s.setLocal('a.filter', 0.3); // never confirmed, no ack
-    now = 1500; s.applyServer({ 'a.filter': 0 });
+    now = 2700; s.applyServer({ 'a.filter': 0 });
     out.expired = s.get('a.filter');
     out.flatDeck = flattenState({ type: 'state', deck: 'b', position: 12.3, playing: true, hotcues: [1.5, null] });
     out.flatMixer = flattenState({ type: 'state', mixer: { crossfader: -0.2, 'crossfader-curve': 'linear', a: { volume: 0.8, 'eq-low': -3 }, b: { volume: 1 } } });
     out.flatBattle = flattenState({ id: 'x', decks: { a: { track: 't1', bpm: 124 } }, mixer: { crossfader: 0.5, b: { filter: 0.2 } } });
+    s.applyServer({ 'a.tempo': 1 });
+    out.smallTempo = s.applyServer({ 'a.tempo': 0.9996 }); // sync moved the pitch by −0.04 %
     out.seen = seen.length;
     // Playhead: extrapolates with the tempo while playing, eases small corrections, snaps for jumps.
     let t = 0;
@@ -149,6 +154,7 @@ test('optimistic state: shows the local value at once and reconciles with the se
   assert.equal(r.immediate, 0.5);
   assert.equal(r.heldAgainstStale, 0.5, 'a stale state does not snap the control back');
   assert.deepEqual(r.confirmed, [0.5, false]);
+  assert.equal(r.staleAfterAck, -10, 'a stale state just after the ack does not snap back');
   assert.equal(r.overruled, -4);
   assert.equal(r.rejected, 0);
   assert.equal(r.expired, 0);
@@ -156,6 +162,7 @@ test('optimistic state: shows the local value at once and reconciles with the se
   assert.deepEqual(r.flatMixer, { 'mixer.crossfader': -0.2, 'mixer.crossfader-curve': 'linear', 'a.volume': 0.8, 'a.eq-low': -3, 'b.volume': 1 });
   assert.deepEqual(r.flatBattle, { 'a.track': 't1', 'a.bpm': 124, 'mixer.crossfader': 0.5, 'b.filter': 0.2 });
   assert.ok(r.seen >= 6);
+  assert.deepEqual(r.smallTempo, ['a.tempo'], 'a 0.04 % tempo change reaches the pitch fader');
   assert.ok(Math.abs(r.p1 - 10.5) < 1e-9);
   assert.ok(Math.abs(r.p2 - 10.5) < 1e-9, 'a 20 ms correction is eased, not jumped');
   assert.ok(Math.abs(r.p3 - 11.02) < 1e-9);

@@ -1,8 +1,11 @@
 // Optimistic UI state: a control shows the DJ's value at once and reconciles with the server's
-// `state` messages. A local value is held until the server shows it, the server refuses it, or
-// (after its ack) a newer state says otherwise — then the server wins.
+// `state` messages. A local value is held until the server shows it, the server refuses it, or a
+// state arriving `ackGraceMs` after its ack still says otherwise — then the server wins. (The ack
+// comes when the change reaches the audio thread; the state reporting it may follow a little later,
+// so a state right after the ack can still be stale.)
 
-const EPS = 1e-3;
+// Tight enough for tempo (a DJ reads 0.01 % of pitch), loose enough for float32 round trips.
+const EPS = 1e-6;
 
 function same(a, b) {
   if (typeof a === 'number' && typeof b === 'number') {
@@ -34,12 +37,13 @@ export function flattenState(msg) {
 }
 
 export class OptimisticState {
-  constructor({ holdMs = 2000, now = () => performance.now() } = {}) {
+  constructor({ holdMs = 2000, ackGraceMs = 500, now = () => performance.now() } = {}) {
     this.server = {};
     this.pending = new Map(); // key → {value, id, t, acked, ackedAt}
     this.byId = new Map(); // message id → key
     this.listeners = new Set();
     this.holdMs = holdMs;
+    this.ackGraceMs = ackGraceMs;
     this.now = now;
     this.stateSeq = 0;
   }
@@ -59,7 +63,7 @@ export class OptimisticState {
   setLocal(key, value, id) {
     const prev = this.pending.get(key);
     if (prev && prev.id !== undefined) this.byId.delete(prev.id);
-    this.pending.set(key, { value, id, t: this.now(), acked: false, ackSeq: -1 });
+    this.pending.set(key, { value, id, t: this.now(), acked: false, ackedAt: 0 });
     if (id !== undefined) this.byId.set(id, key);
     this.emit(key);
   }
@@ -70,7 +74,7 @@ export class OptimisticState {
     if (key === undefined) return;
     this.byId.delete(id);
     const p = this.pending.get(key);
-    if (p && p.id === id) { p.acked = true; p.ackSeq = this.stateSeq; }
+    if (p && p.id === id) { p.acked = true; p.ackedAt = this.now(); }
   }
 
   /** The server refused message `id`: show the server's value again. */
@@ -93,7 +97,7 @@ export class OptimisticState {
       const p = this.pending.get(key);
       if (p) {
         const confirmed = same(p.value, value);
-        const overruled = p.acked && this.stateSeq > p.ackSeq;
+        const overruled = p.acked && t - p.ackedAt >= this.ackGraceMs;
         if (confirmed || overruled || t - p.t > this.holdMs) {
           this.pending.delete(key);
           if (p.id !== undefined) this.byId.delete(p.id);

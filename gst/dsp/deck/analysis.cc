@@ -93,6 +93,23 @@ double fold_score(const std::vector<float>& env, double hop_s, double period_s, 
   return best / total;
 }
 
+// Envelope summed at the grid's beats and half-way between them (seconds grid a + n·period).
+void on_and_off_beat(const std::vector<float>& env, double hop_s, double a, double period, double* on, double* off) {
+  *on = *off = 0;
+  const double len = static_cast<double>(env.size()) * hop_s;
+  for (double t = a; t + period / 2 < len - hop_s; t += period) {
+    for (int half = 0; half < 2; ++half) {
+      const double c = (t + half * period / 2) / hop_s;
+      // best value within ±8 ms of the position
+      const ptrdiff_t lo = std::max<ptrdiff_t>(0, static_cast<ptrdiff_t>(c - 0.008 / hop_s));
+      const ptrdiff_t hi = std::min<ptrdiff_t>(static_cast<ptrdiff_t>(env.size()) - 1, static_cast<ptrdiff_t>(c + 0.008 / hop_s));
+      float m = 0;
+      for (ptrdiff_t i = lo; i <= hi; ++i) m = std::max(m, env[i]);
+      (half ? *off : *on) += m;
+    }
+  }
+}
+
 // Position of the onset-envelope peak nearest to t (seconds) within ±win_s, parabolically
 // interpolated; returns the peak's height through *height (0 if none).
 double local_peak(const std::vector<float>& env, double hop_s, double t, double win_s, float* height) {
@@ -127,14 +144,30 @@ std::string camelot_code(int tonic, bool minor) {
   return std::to_string(hour) + (minor ? "A" : "B");
 }
 
+// A key profile as a spectrum-based chroma sees it: every scale degree also lights up its
+// overtones (octaves, the fifth above from the 3rd harmonic, the major third from the 5th), with
+// weights falling as 0.6^(h−1) (after Gómez's harmonic pitch class profiles). Without this, the
+// fifth of a bright synth bass outweighs the tonic and the dominant key wins.
+void harmonic_profile(const double* base, double* out) {
+  static const int kHarmonicSemis[6] = {0, 12, 19, 24, 28, 31};
+  for (int i = 0; i < 12; ++i) out[i] = 0;
+  for (int n = 0; n < 12; ++n) {
+    double w = 1.0;
+    for (int h = 0; h < 6; ++h, w *= 0.6) out[(n + kHarmonicSemis[h]) % 12] += base[n] * w;
+  }
+}
+
 KeyResult key_from_chroma(const double chroma[12]) {
   KeyResult r;
   double sum = 0;
   for (int i = 0; i < 12; ++i) sum += chroma[i];
   if (!(sum > 0)) return r;
   double best = -2, second = -2;
+  double major_h[12], minor_h[12];
+  harmonic_profile(kMajorProfile, major_h);
+  harmonic_profile(kMinorProfile, minor_h);
   for (int mode = 0; mode < 2; ++mode) {
-    const double* prof = mode ? kMinorProfile : kMajorProfile;
+    const double* prof = mode ? minor_h : major_h;
     for (int tonic = 0; tonic < 12; ++tonic) {
       double rotated[12];
       for (int i = 0; i < 12; ++i) rotated[i] = prof[((i - tonic) % 12 + 12) % 12];
@@ -157,7 +190,7 @@ KeyResult key_from_chroma(const double chroma[12]) {
 }
 
 BeatGrid fit_beat_grid(const std::vector<float>& env, double hop_s, double rough_bpm, double min_bpm,
-                       double max_bpm, double* confidence) {
+                       double max_bpm, double* confidence, const std::vector<float>* kick_env) {
   BeatGrid grid;
   if (confidence) *confidence = 0.0;
   if (env.size() < 16) return grid;
@@ -182,6 +215,19 @@ BeatGrid fit_beat_grid(const std::vector<float>& env, double hop_s, double rough
     }
   }
   if (best_bpm <= 0) return grid;
+  // Octave: when the half-way points between these beats are about as strong as the beats (drum &
+  // bass's snare on the 174 grid against a kick on the 87 one), the tempo is twice this.
+  if (best_bpm * 2 < max_bpm) {
+    double on, off;
+    on_and_off_beat(env, hop_s, best_phase, 60.0 / best_bpm, &on, &off);
+    if (off >= 0.45 * on) {
+      best_bpm *= 2;
+      best_phase = std::fmod(best_phase, 60.0 / best_bpm);
+      double ph = 0.0;
+      fold_score(env, hop_s, 60.0 / best_bpm, &ph);
+      best_phase = ph;
+    }
+  }
   // 2. Refine: find the onset near every predicted beat and fit beat time = a + n·period by least
   //    squares, twice, dropping outliers (fills, off-beat hits) in between.
   double period = 60.0 / best_bpm, a = best_phase;
@@ -222,6 +268,20 @@ BeatGrid fit_beat_grid(const std::vector<float>& env, double hop_s, double rough
     a = (st - period * sn) / cnt;
     if (confidence) *confidence = cnt / static_cast<double>(pts.size());
   }
+  // The beat is where the kick is: if the low band hits harder half a beat later (an off-beat
+  // bass or open hat fooled the full-band envelope), move the grid by half a beat.
+  if (kick_env) {
+    double on, off;
+    on_and_off_beat(*kick_env, hop_s, a, period, &on, &off);
+    if (off > 1.3 * on) {
+      a += period / 2;
+      for (size_t i = 0; i < pts.size(); ++i) {
+        float h;
+        pts[i].second = local_peak(env, hop_s, a + pts[i].first * period, 0.02, &h);
+        heights[i] = h;
+      }
+    }
+  }
   // 3. Steady electronic music is produced at a round tempo: snap when the fit is that close,
   //    and re-fit the offset with the snapped period.
   double bpm = 60.0 / period;
@@ -239,20 +299,9 @@ BeatGrid fit_beat_grid(const std::vector<float>& env, double hop_s, double rough
     }
     if (c > 0) a += s / c;
   }
-  // 4. The first beat: the earliest grid beat with a real onset on it.
-  const double floor_h = [&] {
-    std::vector<float> s = heights;
-    std::nth_element(s.begin(), s.begin() + s.size() / 2, s.end());
-    return s[s.size() / 2] * 0.3;
-  }();
-  double first = a;
-  for (size_t i = 0; i < pts.size(); ++i) {
-    const double t = a + pts[i].first * period;
-    if (heights[i] > floor_h && heights[i] > 0 && std::fabs(pts[i].second - t) < 0.012) {
-      first = t;
-      break;
-    }
-  }
+  // 4. The first beat: the earliest beat of the grid at or after the start of the track (a track
+  // whose drums come in late still has its grid running from the start, as a DJ counts it).
+  const double first = a - std::floor(a / period) * period;
   grid.bpm = bpm;
   grid.first_beat = first * kRate;
   return grid;
@@ -278,8 +327,9 @@ TrackAnalysis analyse_track(const Track& track, const AnalysisOptions& opts) {
 
   // Onset envelope: log-compressed energy rise over 128-frame windows every 64 frames, full band
   // plus a low band (the kick) so four-on-the-floor and broken beats both show up.
-  std::vector<float> env;
+  std::vector<float> env, kick_env;
   env.reserve(frames / kEnvHop + 2);
+  kick_env.reserve(frames / kEnvHop + 2);
   double e_prev_half = 0, el_prev_half = 0, e_half = 0, el_half = 0;
   double log_prev = 0, logl_prev = 0;
   Biquad kick_lp = Biquad::lowpass(150.0, 0.707);
@@ -299,7 +349,9 @@ TrackAnalysis analyse_track(const Track& track, const AnalysisOptions& opts) {
   int dec_phase = 0;
   std::vector<float> hann(kKeyFft);
   for (int i = 0; i < kKeyFft; ++i) hann[i] = 0.5f - 0.5f * std::cos(2.0f * static_cast<float>(M_PI) * i / kKeyFft);
-  // Bin → pitch class (−1 outside 50 Hz … 2 kHz or far from a semitone centre).
+  // Bin → semitone (MIDI note; −1 outside 50 Hz … 2 kHz or far from a semitone centre). Each
+  // semitone counts once, with its strongest bin: summing bins would favour the upper pitch
+  // classes of every octave, which span more bins.
   std::vector<int8_t> bin_pc(kKeyFft / 2 + 1, -1);
   const double key_rate = kRate / kKeyDecimation;
   for (int b = 1; b <= kKeyFft / 2; ++b) {
@@ -307,7 +359,7 @@ TrackAnalysis analyse_track(const Track& track, const AnalysisOptions& opts) {
     if (f < 50.0 || f > 2000.0) continue;
     const double midi = 69.0 + 12.0 * std::log2(f / 440.0);
     if (std::fabs(midi - std::round(midi)) > 0.35) continue;
-    bin_pc[b] = static_cast<int8_t>(static_cast<int>(std::lround(midi)) % 12);
+    bin_pc[b] = static_cast<int8_t>(std::lround(midi));
   }
   double chroma[12] = {};
 
@@ -338,6 +390,7 @@ TrackAnalysis analyse_track(const Track& track, const AnalysisOptions& opts) {
         const double lgl = std::log1p(1000.0 * el / (2 * kEnvHop));
         const double rise = std::max(0.0, lg - log_prev) + std::max(0.0, lgl - logl_prev);
         env.push_back(static_cast<float>(rise));
+        kick_env.push_back(static_cast<float>(std::max(0.0, lgl - logl_prev)));
         log_prev = lg;
         logl_prev = lgl;
         e_prev_half = e_half;
@@ -358,10 +411,10 @@ TrackAnalysis analyse_track(const Track& track, const AnalysisOptions& opts) {
         if (kfill == kKeyFft) {
           for (int j = 0; j < kKeyFft; ++j) kin->data[j] *= hann[j];
           aubio_fft_do(fft, kin, kspec);
-          double frame_chroma[12] = {};
+          double note[128] = {};
           for (int b = 1; b <= kKeyFft / 2; ++b)
-            if (bin_pc[b] >= 0) frame_chroma[bin_pc[b]] += std::log1p(100.0 * kspec->norm[b]);
-          for (int c = 0; c < 12; ++c) chroma[c] += frame_chroma[c];
+            if (bin_pc[b] >= 0) note[bin_pc[b]] = std::max(note[bin_pc[b]], std::log1p(100.0 * kspec->norm[b]));
+          for (int m = 0; m < 128; ++m) chroma[m % 12] += note[m];
           kfill = 0;
         }
       }
@@ -373,7 +426,7 @@ TrackAnalysis analyse_track(const Track& track, const AnalysisOptions& opts) {
   if (opts.tempo) {
     const double rough = aubio_tempo_get_bpm(tempo);
     const double hop_s = kEnvHop / kRate;
-    res.grid = fit_beat_grid(env, hop_s, rough, opts.min_bpm, opts.max_bpm, &res.bpm_confidence);
+    res.grid = fit_beat_grid(env, hop_s, rough, opts.min_bpm, opts.max_bpm, &res.bpm_confidence, &kick_env);
     // Envelope value k compares frames [64k-64, 64k+64) with the 128 frames before: its rise
     // peaks when the attack falls in [64k, 64k+64). kOnsetLag (measured on click tracks by the
     // dsp tests) moves the grid onto the start of the attack.

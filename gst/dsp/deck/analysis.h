@@ -59,8 +59,10 @@ struct AnalysisOptions {
 TrackAnalysis analyse_track(const Track& track, const AnalysisOptions& opts = {});
 
 // Beat grid from an onset-strength envelope sampled every `hop_s` seconds, given a rough tempo
-// (0 = estimate it from the envelope). Used by analyse_track; exposed for tests.
+// (0 = search the whole range); `kick_env` (the low band's envelope, optional) decides between a
+// phase and the one half a beat away. Used by analyse_track; exposed for tests.
 BeatGrid fit_beat_grid(const std::vector<float>& onset_env, double hop_s, double rough_bpm,
-                       double min_bpm, double max_bpm, double* confidence = nullptr);
+                       double min_bpm, double max_bpm, double* confidence = nullptr,
+                       const std::vector<float>* kick_env = nullptr);
 
 }  // namespace dju
