@@ -3,9 +3,9 @@
 # comes in IN_BARS bars of A later (identity ts-offset delays it), A stops at OUT_BARS; the judge
 # prints a live message every second and a final score with feedback. The tracks are decoded
 # directly (not through djdeck, whose background loading would make the timing depend on the
-# machine's load) and paced in real time (identity sync=true): the judge's verdict comes from its
-# analysis thread, which a render at full speed can leave behind. With the demo pair (same tempo
-# and first beat) B lands on A's beat; other pairs are played at their own tempo.
+# machine's load) and rendered as fast as the machine allows; the judge lines its pads up by running
+# time. With the demo pair (same tempo and first beat) B lands on A's beat; other pairs are played
+# at their own tempo.
 #
 #   pipelines/judge-transition.sh [TRACK_A] [TRACK_B] [IN_BARS] [OUT_BARS]   (default 4 and 8)
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -26,9 +26,9 @@ trap 'rm -f "$log"' EXIT
 dec="decodebin ! audioconvert ! audioresample ! audio/x-raw,format=F32LE,rate=48000,channels=2 ! audiobuffersplit output-buffer-duration=1/100"
 # shellcheck disable=SC2086
 gst-launch-1.0 -m djjudge name=judge \
-  filesrc location="$a" ! $dec ! identity eos-after="$(bufs "$out_s")" sync=true ! judge.deck_0 \
+  filesrc location="$a" ! $dec ! identity eos-after="$(bufs "$out_s")" ! judge.deck_0 \
   filesrc location="$b" ! $dec ! djeq low-kill=true \
-    ! identity eos-after="$(bufs "$out_s + 5 - $in_s")" ts-offset="$(python3 -c "print(round($in_s * 1e9))")" sync=true \
+    ! identity eos-after="$(bufs "$out_s + 5 - $in_s")" ts-offset="$(python3 -c "print(round($in_s * 1e9))")" \
     ! judge.deck_1 \
   >"$log" 2>&1 || { cat "$log" >&2; exit 1; }
 [ "${DJU_VERBOSE:-0}" = 1 ] && cat "$log"
