@@ -64,7 +64,7 @@ class DjJudge : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     lib_ = library(GetParam());
-    if (!lib_) GTEST_SKIP() << "demo library not built (build/demo/manifest.json missing)";
+    if (!lib_) GTEST_FAIL() << "demo library missing (build/demo/manifest.json): the build makes it, so this is a broken build";
   }
   void TearDown() override { free_all(msgs_); }
   const GstStructure* judge(const RenderedMix& mix, PadHints h0 = {}, PadHints h1 = {}) {

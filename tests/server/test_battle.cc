@@ -50,7 +50,7 @@ class BattleTest : public ::testing::Test {
     write_tone_track(tracks_ + "/tone-b.wav", kFreqB, 120, 40);
     start_server();
     auto ready = http("GET", server_->url("/ready"));
-    if (ready.status != 200) GTEST_SKIP() << "the server cannot host battles yet: " << ready.body;
+    if (ready.status != 200) GTEST_FAIL() << "the server cannot host a battle (/ready): " << ready.body;
     ASSERT_TRUE(wait_until([&] {
       auto b = http("GET", server_->url("/api/tracks")).body;
       return b.find("tone-a") != std::string::npos && b.find("tone-b") != std::string::npos;
@@ -498,7 +498,7 @@ TEST_F(BattleTest, MidiMessagesDriveTheDeckAndMixer) {
 }
 
 TEST_F(BattleTest, JudgeCreditsTheTransitionToTheIncomingDeck) {
-  if (http("GET", server_->url("/ready")).body.find("battles") == std::string::npos) GTEST_SKIP();
+  if (http("GET", server_->url("/ready")).body.find("battles") == std::string::npos) GTEST_FAIL() << "/ready does not report battles";
   WsClient dj_a(ws_url()), dj_b(ws_url());
   JsonObject* j = join(dj_a, "a", token_a_);
   ASSERT_NE(j, nullptr);
@@ -529,7 +529,7 @@ TEST_F(BattleTest, JudgeCreditsTheTransitionToTheIncomingDeck) {
   }, 20);
   if (!got && http("GET", server_->url("/api/battles/" + id_)).body.find("judge") == std::string::npos &&
       server_->log().find("djjudge is not available") != std::string::npos)
-    GTEST_SKIP() << "this build has no djjudge";
+    GTEST_FAIL() << "the server runs without djjudge";
   ASSERT_TRUE(got) << "no final judge message";
   EXPECT_EQ(str_member(final_judge, "seat"), "b");
   EXPECT_EQ(json_object_get_int_member(final_judge, "incoming"), 1);
@@ -617,7 +617,7 @@ TEST_F(BattleTest, BroadcastOutputsAreAddedAndRemovedThroughTheApi) {
   auto bad = http("POST", server_->url("/api/battles/" + id_ + "/outputs"), R"({"kind":"carrier-pigeon"})");
   EXPECT_EQ(bad.status, 400) << bad.body;
   auto add = http("POST", server_->url("/api/battles/" + id_ + "/outputs"), R"({"kind":"hls"})");
-  if (add.status == 501) GTEST_SKIP() << "built without outputs";
+  if (add.status == 501) GTEST_FAIL() << "the server was built without broadcast outputs";
   ASSERT_EQ(add.status, 201) << add.body;
   JsonObject* o = parse_object(add.body);
   std::string oid = str_member(o, "id");
