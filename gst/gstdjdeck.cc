@@ -168,6 +168,7 @@ struct DjDeckPrivate {
 
   std::condition_variable load_done;  // signalled (with `mutex`) when a load finishes
   bool flushing = false;              // basesrc unlock: stop waiting for a load
+  bool resume_load = false;           // a load cut short by READY→NULL: restart at NULL→READY
 
   std::atomic<bool> is_live{DEFAULT_IS_LIVE};
   std::atomic<bool> state_dirty{false};
@@ -627,6 +628,43 @@ static void gst_djdeck_get_property(GObject* object, guint prop_id, GValue* valu
   }
 }
 
+// Stops the loader and waits until its callback (which touches the element) cannot run any more.
+// A load it cut short is remembered and restarts when the element is brought up again.
+static void stop_loader(GstDjDeck* self) {
+  DjDeckPrivate* p = self->priv;
+  p->loader->cancel_and_wait();
+  std::lock_guard<std::mutex> lk(p->mutex);
+  if (p->load_state == LoadState::Loading) p->resume_load = true;
+}
+
+static GstStateChangeReturn gst_djdeck_change_state(GstElement* element, GstStateChange transition) {
+  GstDjDeck* self = GST_DJDECK(element);
+  DjDeckPrivate* p = self->priv;
+  if (transition == GST_STATE_CHANGE_NULL_TO_READY) {
+    std::string resume;
+    {
+      std::lock_guard<std::mutex> lk(p->mutex);
+      if (p->resume_load && p->load_state == LoadState::Loading) resume = p->location;
+      p->resume_load = false;
+    }
+    if (!resume.empty()) {
+      GST_INFO_OBJECT(self, "loading %s again (cut short by the last shutdown)", resume.c_str());
+      p->loader->request(resume);
+    }
+  }
+  const GstStateChangeReturn ret = GST_ELEMENT_CLASS(gst_djdeck_parent_class)->change_state(element, transition);
+  // Going down: no load may finish (and touch the element) once it is in NULL, where the
+  // application is free to drop it.
+  if (transition == GST_STATE_CHANGE_READY_TO_NULL) stop_loader(self);
+  return ret;
+}
+
+static void gst_djdeck_dispose(GObject* object) {
+  GstDjDeck* self = GST_DJDECK(object);
+  if (self->priv && self->priv->loader) stop_loader(self);
+  G_OBJECT_CLASS(gst_djdeck_parent_class)->dispose(object);
+}
+
 static void gst_djdeck_finalize(GObject* object) {
   GstDjDeck* self = GST_DJDECK(object);
   self->priv->loader.reset();  // joins the loader before anything it touches goes away
@@ -790,7 +828,9 @@ static void gst_djdeck_class_init(GstDjDeckClass* klass) {
 
   gobject_class->set_property = gst_djdeck_set_property;
   gobject_class->get_property = gst_djdeck_get_property;
+  gobject_class->dispose = gst_djdeck_dispose;
   gobject_class->finalize = gst_djdeck_finalize;
+  element_class->change_state = GST_DEBUG_FUNCPTR(gst_djdeck_change_state);
 
   const GParamFlags rw = static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
   const GParamFlags live = static_cast<GParamFlags>(rw | GST_PARAM_CONTROLLABLE);

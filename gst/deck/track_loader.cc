@@ -148,8 +148,14 @@ bool load_track(const std::string& location, LoadedTrack& out, std::string& erro
     return false;
   }
   const auto t1 = Clock::now();
-  out.analysis = analyse_track(*track, opts);
+  AnalysisOptions aopts = opts;
+  if (!aopts.cancel) aopts.cancel = cancel;
+  out.analysis = analyse_track(*track, aopts);
   out.analyse_s = seconds_since(t1);
+  if (cancel && cancel->load()) {
+    error = "cancelled";
+    return false;
+  }
   out.track = std::move(track);
   return true;
 }
@@ -185,6 +191,15 @@ void TrackLoader::cancel() {
   ++ticket_;
 }
 
+void TrackLoader::cancel_and_wait() {
+  std::unique_lock<std::mutex> lk(mutex_);
+  has_pending_ = false;
+  if (working_) cancel_ = true;
+  ++ticket_;
+  if (std::this_thread::get_id() == thread_.get_id()) return;
+  idle_cv_.wait(lk, [this] { return !working_ && !in_callback_; });
+}
+
 bool TrackLoader::busy() const {
   std::lock_guard<std::mutex> lk(mutex_);
   return working_ || has_pending_;
@@ -203,15 +218,26 @@ void TrackLoader::run() {
     lk.unlock();
     LoadedTrack result;
     std::string error;
-    const bool ok = load_track(location, result, error, &cancel_);
+    AnalysisOptions opts;
+    opts.cancel = &cancel_;
+    const bool ok = load_track(location, result, error, &cancel_, opts);
     lk.lock();
     const bool current = ticket == ticket_ && !quit_;
     working_ = false;
-    if (!current) continue;
+    if (!current) {
+      idle_cv_.notify_all();
+      lk.unlock();
+      result = LoadedTrack{};  // a superseded track can be big: free it off the lock
+      lk.lock();
+      continue;
+    }
+    in_callback_ = true;
     lk.unlock();
     cb_(ok, result, error, ticket);
     result = LoadedTrack{};  // the engine holds its own reference; free ours off the lock
     lk.lock();
+    in_callback_ = false;
+    idle_cv_.notify_all();
   }
 }
 

@@ -50,6 +50,10 @@ class TrackLoader {
   uint64_t request(const std::string& location);
   // Drops a waiting request and cancels one in progress (its callback does not run).
   void cancel();
+  // cancel(), then waits until no callback is running: once it returns the callback will not
+  // run again until the next request(). For an owner going away (dispose, shutdown). Called
+  // from within the callback itself it does not wait (that would deadlock).
+  void cancel_and_wait();
   bool busy() const;
 
  private:
@@ -57,9 +61,11 @@ class TrackLoader {
   Callback cb_;
   mutable std::mutex mutex_;
   std::condition_variable cv_;
+  std::condition_variable idle_cv_;  // signalled when a load or its callback ends
   std::string pending_;
   bool has_pending_ = false;
   bool working_ = false;
+  bool in_callback_ = false;
   bool quit_ = false;
   uint64_t ticket_ = 0;
   std::atomic<bool> cancel_{false};

@@ -7,7 +7,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cmath>
+#include <condition_variable>
+#include <mutex>
 #include <cstring>
 #include <cstdio>
 #include <string>
@@ -113,8 +117,8 @@ bool action(GstElement* deck, const char* name, int index = 0, double value = 0.
   return ok;
 }
 
-void wait_ready(GstElement* deck) {
-  for (int i = 0; i < 200; ++i) {
+void wait_ready(GstElement* deck, int timeout_s = 4) {
+  for (int i = 0; i < timeout_s * 50; ++i) {
     gchar* st = nullptr;
     g_object_get(deck, "load-state", &st, nullptr);
     const bool ready = g_strcmp0(st, "ready") == 0;
@@ -417,4 +421,117 @@ TEST(DjDeck, SyncToLeaderForAMinute) {
   EXPECT_FALSE(action(a, "sync"));  // a has no leader
   gst_object_unref(a);
   gst_object_unref(b);
+}
+
+// ---------------------------------------------------------------- teardown
+
+namespace {
+
+// Counts GLib criticals and warnings (a use of a finalized object shows up as one) while alive.
+struct CriticalCounter {
+  static std::atomic<int>& count() {
+    static std::atomic<int> n{0};
+    return n;
+  }
+  static void handler(const gchar* domain, GLogLevelFlags level, const gchar* msg, gpointer) {
+    ++count();
+    std::fprintf(stderr, "%s-%s: %s\n", domain ? domain : "", (level & G_LOG_LEVEL_CRITICAL) ? "CRITICAL" : "WARNING",
+                 msg);
+  }
+  GLogFunc old;
+  gpointer old_data = nullptr;
+  CriticalCounter() {
+    count() = 0;
+    old = g_log_set_default_handler(handler, nullptr);
+  }
+  ~CriticalCounter() { g_log_set_default_handler(old, old_data); }
+};
+
+// A bus handler as slow as a busy application: holds the deck's loader thread on its track message
+// for a moment, so the deck is already streaming while the load's completion is still running.
+GstBusSyncReply slow_on_track(GstBus*, GstMessage* m, gpointer) {
+  const GstStructure* s = gst_message_get_structure(m);
+  if (GST_MESSAGE_TYPE(m) == GST_MESSAGE_ELEMENT && s && gst_structure_has_name(s, "djdeck-track")) g_usleep(30000);
+  return GST_BUS_PASS;
+}
+
+// Plays `path` until the first buffer reaches the sink (or `wait_ms` passes when `first_buffer` is
+// false), then tears the pipeline down. Returns the seconds the teardown took.
+double play_and_tear_down(const std::string& path, bool first_buffer, int wait_ms) {
+  GstElement* pipe = launch("djdeck name=d playing=true location=\"" + path +
+                            "\" ! fakesink name=sink sync=false signal-handoffs=true");
+  GstBus* bus = gst_element_get_bus(pipe);
+  gst_bus_set_sync_handler(bus, slow_on_track, nullptr, nullptr);
+  gst_object_unref(bus);
+  struct Seen {
+    std::mutex m;
+    std::condition_variable cv;
+    bool buffer = false;
+  } seen;
+  GstElement* sink = gst_bin_get_by_name(GST_BIN(pipe), "sink");
+  g_signal_connect(sink, "handoff", G_CALLBACK(+[](GstElement*, GstBuffer*, GstPad*, gpointer d) {
+                     auto* s = static_cast<Seen*>(d);
+                     std::lock_guard<std::mutex> lk(s->m);
+                     s->buffer = true;
+                     s->cv.notify_all();
+                   }),
+                   &seen);
+  gst_element_set_state(pipe, GST_STATE_PLAYING);
+  {
+    std::unique_lock<std::mutex> lk(seen.m);
+    if (first_buffer)
+      seen.cv.wait_for(lk, std::chrono::seconds(30), [&] { return seen.buffer; });
+    else
+      seen.cv.wait_for(lk, std::chrono::milliseconds(wait_ms), [] { return false; });
+  }
+  const gint64 t0 = g_get_monotonic_time();
+  gst_element_set_state(pipe, GST_STATE_NULL);
+  gst_object_unref(sink);
+  gst_object_unref(pipe);
+  return (g_get_monotonic_time() - t0) / 1e6;
+}
+
+}  // namespace
+
+// Tearing a deck down while it loads, or right after its first buffers (when the load's completion
+// may still be running on the loader thread), neither crashes, hangs nor touches a dead object.
+TEST(DjDeck, TeardownDuringAndRightAfterLoadIsSafe) {
+  const std::string long_path = write_wav("long360.wav", click_track(124, 360, 0.25, 440.0, 0.1));
+  const std::string short_path = write_wav("short12.wav", click_track(128, 12, 0.1, 330.0, 0.1));
+  CriticalCounter criticals;
+  double worst = 0;
+  // Mid-load: a six-minute track, torn down at different points of its decode and analysis.
+  for (int i = 0; i < 10; ++i) worst = std::max(worst, play_and_tear_down(long_path, false, 40 * i));
+  // Right after the first buffers: the six-minute track, then a short one many times.
+  worst = std::max(worst, play_and_tear_down(long_path, true, 0));
+  for (int i = 0; i < 25; ++i) worst = std::max(worst, play_and_tear_down(short_path, true, 0));
+  // A bare element dropped while it loads (dispose during the load, and on its completion).
+  for (int i = 0; i < 10; ++i) {
+    GstElement* d = gst_element_factory_make("djdeck", nullptr);
+    ASSERT_NE(d, nullptr);
+    g_object_set(d, "location", (i % 2 ? long_path : short_path).c_str(), nullptr);
+    g_usleep(static_cast<gulong>(i) * 15000);
+    const gint64 t0 = g_get_monotonic_time();
+    gst_object_unref(d);
+    worst = std::max(worst, (g_get_monotonic_time() - t0) / 1e6);
+  }
+  EXPECT_EQ(CriticalCounter::count().load(), 0);
+  EXPECT_LT(worst, 5.0) << "a teardown waited for a whole load instead of cancelling it";
+}
+
+// A load cut short by going to NULL is not lost: the deck loads the track when it comes back up.
+TEST(DjDeck, LoadCutShortByShutdownResumes) {
+  const std::string long_path = write_wav("long360.wav", click_track(124, 360, 0.25, 440.0, 0.1));
+  GstElement* pipe = launch("djdeck name=d location=\"" + long_path + "\" ! fakesink sync=false");
+  Pipe guard(pipe);
+  GstElement* deck = gst_bin_get_by_name(GST_BIN(pipe), "d");
+  gst_element_set_state(pipe, GST_STATE_READY);
+  g_usleep(50000);
+  gst_element_set_state(pipe, GST_STATE_NULL);
+  gst_element_set_state(pipe, GST_STATE_PAUSED);
+  wait_ready(deck, 30);
+  double bpm = 0;
+  g_object_get(deck, "bpm", &bpm, nullptr);
+  EXPECT_NEAR(bpm, 124.0, 0.01);
+  gst_object_unref(deck);
 }

@@ -366,6 +366,7 @@ TrackAnalysis analyse_track(const Track& track, const AnalysisOptions& opts) {
   double peak = 0, sumsq = 0;
   float l, r;
   for (size_t i = 0; i < frames; ++i) {
+    if ((i & 0xffff) == 0 && opts.cancel && opts.cancel->load()) break;
     track.frame(static_cast<ptrdiff_t>(i), l, r);
     const double m = 0.5 * (static_cast<double>(l) + r);
     peak = std::max(peak, static_cast<double>(std::max(std::fabs(l), std::fabs(r))));

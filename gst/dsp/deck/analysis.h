@@ -3,6 +3,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -54,6 +55,7 @@ struct AnalysisOptions {
   bool waveform = true;
   double min_bpm = 70.0;   // the grid is folded into [min_bpm, 2*min_bpm) … [70, 180) by default
   double max_bpm = 180.0;
+  const std::atomic<bool>* cancel = nullptr;  // set: analysis stops early (result incomplete)
 };
 
 TrackAnalysis analyse_track(const Track& track, const AnalysisOptions& opts = {});
