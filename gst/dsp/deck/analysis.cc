@@ -12,9 +12,6 @@ namespace {
 
 constexpr double kRate = 48000.0;
 constexpr int kEnvHop = 64;           // onset envelope: one value per 1.33 ms
-constexpr double kOnsetLag = 0.0;     // frames, see analyse_track
-constexpr int kAubioHop = 512;        // aubio tempo: hop and window as in aubio's own CLI
-constexpr int kAubioWin = 1024;
 constexpr int kKeyDecimation = 8;     // key analysis at 6 kHz …
 constexpr int kKeyFft = 4096;         // … with 1.46 Hz bins (semitones apart down to ~25 Hz)
 
@@ -34,6 +31,17 @@ struct Biquad {
     const double a0 = 1.0 + alpha;
     b.b0 = (1.0 - c) / 2.0 / a0;
     b.b1 = (1.0 - c) / a0;
+    b.b2 = b.b0;
+    b.a1 = -2.0 * c / a0;
+    b.a2 = (1.0 - alpha) / a0;
+    return b;
+  }
+  static Biquad highpass(double f, double q) {
+    Biquad b;
+    const double w = 2.0 * M_PI * f / kRate, c = std::cos(w), alpha = std::sin(w) / (2.0 * q);
+    const double a0 = 1.0 + alpha;
+    b.b0 = (1.0 + c) / 2.0 / a0;
+    b.b1 = -(1.0 + c) / a0;
     b.b2 = b.b0;
     b.a1 = -2.0 * c / a0;
     b.a2 = (1.0 - alpha) / a0;
@@ -73,9 +81,10 @@ double fold_score(const std::vector<float>& env, double hop_s, double period_s, 
   double hist[kBins] = {};
   const double bins_per_hop = hop_s / period_s * kBins;
   double total = 0;
-  for (size_t i = 0; i < env.size(); ++i) {
+  double b = 0.0;  // bin of value i: i·bins_per_hop mod kBins, accumulated
+  for (size_t i = 0; i < env.size(); ++i, b += bins_per_hop) {
+    if (b >= kBins) b -= kBins;
     if (env[i] <= 0.0f) continue;
-    const double b = std::fmod(static_cast<double>(i) * bins_per_hop, static_cast<double>(kBins));
     hist[static_cast<int>(b) % kBins] += env[i];
     total += env[i];
   }
@@ -91,23 +100,6 @@ double fold_score(const std::vector<float>& env, double hop_s, double period_s, 
   }
   if (phase_s) *phase_s = (best_bin + 0.5) / kBins * period_s;
   return best / total;
-}
-
-// Envelope summed at the grid's beats and half-way between them (seconds grid a + n·period).
-void on_and_off_beat(const std::vector<float>& env, double hop_s, double a, double period, double* on, double* off) {
-  *on = *off = 0;
-  const double len = static_cast<double>(env.size()) * hop_s;
-  for (double t = a; t + period / 2 < len - hop_s; t += period) {
-    for (int half = 0; half < 2; ++half) {
-      const double c = (t + half * period / 2) / hop_s;
-      // best value within ±8 ms of the position
-      const ptrdiff_t lo = std::max<ptrdiff_t>(0, static_cast<ptrdiff_t>(c - 0.008 / hop_s));
-      const ptrdiff_t hi = std::min<ptrdiff_t>(static_cast<ptrdiff_t>(env.size()) - 1, static_cast<ptrdiff_t>(c + 0.008 / hop_s));
-      float m = 0;
-      for (ptrdiff_t i = lo; i <= hi; ++i) m = std::max(m, env[i]);
-      (half ? *off : *on) += m;
-    }
-  }
 }
 
 // Position of the onset-envelope peak nearest to t (seconds) within ±win_s, parabolically
@@ -157,17 +149,17 @@ void harmonic_profile(const double* base, double* out) {
   }
 }
 
-KeyResult key_from_chroma(const double chroma[12]) {
+namespace {
+
+// The best of the 24 keys by correlation of the chroma with the rotated profiles.
+KeyResult best_key(const double chroma[12], const double major[12], const double minor[12]) {
   KeyResult r;
   double sum = 0;
   for (int i = 0; i < 12; ++i) sum += chroma[i];
   if (!(sum > 0)) return r;
   double best = -2, second = -2;
-  double major_h[12], minor_h[12];
-  harmonic_profile(kMajorProfile, major_h);
-  harmonic_profile(kMinorProfile, minor_h);
   for (int mode = 0; mode < 2; ++mode) {
-    const double* prof = mode ? minor_h : major_h;
+    const double* prof = mode ? minor : major;
     for (int tonic = 0; tonic < 12; ++tonic) {
       double rotated[12];
       for (int i = 0; i < 12; ++i) rotated[i] = prof[((i - tonic) % 12 + 12) % 12];
@@ -189,62 +181,192 @@ KeyResult key_from_chroma(const double chroma[12]) {
   return r;
 }
 
-BeatGrid fit_beat_grid(const std::vector<float>& env, double hop_s, double rough_bpm, double min_bpm,
-                       double max_bpm, double* confidence, const std::vector<float>* kick_env) {
-  BeatGrid grid;
-  if (confidence) *confidence = 0.0;
-  if (env.size() < 16) return grid;
-  // 1. Coarse tempo: the rough estimate folded into [min, max), then the best-folding period
-  //    within ±4 % of it (or over the whole range when there is no estimate).
-  double lo = min_bpm, hi = max_bpm;
-  if (rough_bpm > 0) {
-    double b = rough_bpm;
-    while (b < min_bpm) b *= 2;
-    while (b >= max_bpm) b /= 2;
-    lo = b * 0.96;
-    hi = b * 1.04;
+}  // namespace
+
+KeyResult key_from_chroma(const double chroma[12]) {
+  double major_h[12], minor_h[12];
+  harmonic_profile(kMajorProfile, major_h);
+  harmonic_profile(kMinorProfile, minor_h);
+  return best_key(chroma, major_h, minor_h);
+}
+
+KeyResult key_from_frame_chroma(const double chroma[12]) { return best_key(chroma, kMajorProfile, kMinorProfile); }
+
+// ---------------------------------------------------------------- tempo and beat grid
+
+namespace {
+
+// Sum of adjacent pairs: the envelope at half the rate (for the searches that do not need 1.3 ms).
+std::vector<float> halve_rate(const std::vector<float>& x) {
+  std::vector<float> y(x.size() / 2);
+  for (size_t i = 0; i < y.size(); ++i) y[i] = x[2 * i] + x[2 * i + 1];
+  return y;
+}
+
+// Autocorrelation of x (mean removed) for lags 0..max_lag, through one FFT pair.
+std::vector<double> autocorrelation(const std::vector<float>& x, size_t max_lag) {
+  size_t n = 1;
+  while (n < 2 * x.size()) n <<= 1;
+  double mean = 0;
+  for (float v : x) mean += v;
+  mean /= std::max<size_t>(1, x.size());
+  aubio_fft_t* fft = new_aubio_fft(static_cast<uint_t>(n));
+  fvec_t* in = new_fvec(static_cast<uint_t>(n));
+  cvec_t* spec = new_cvec(static_cast<uint_t>(n));
+  for (size_t i = 0; i < x.size(); ++i) in->data[i] = static_cast<smpl_t>(x[i] - mean);
+  aubio_fft_do(fft, in, spec);
+  for (size_t b = 0; b <= n / 2; ++b) {
+    spec->norm[b] = spec->norm[b] * spec->norm[b];
+    spec->phas[b] = 0;
   }
-  double best_bpm = 0, best_score = -1, best_phase = 0;
-  for (double bpm = lo; bpm <= hi; bpm += 0.05) {
+  aubio_fft_rdo(fft, spec, in);
+  std::vector<double> r(std::min(max_lag + 1, n));
+  for (size_t i = 0; i < r.size(); ++i) r[i] = in->data[i];
+  del_aubio_fft(fft);
+  del_fvec(in);
+  del_cvec(spec);
+  return r;
+}
+
+// Envelope summed at the beats of a grid (t = a + n·period) and half-way between them; each
+// position takes the strongest value within ±10 ms.
+void on_and_off(const std::vector<float>& env, double hop_s, double a, double period, double* on, double* off) {
+  *on = *off = 0;
+  const double len = static_cast<double>(env.size()) * hop_s;
+  const ptrdiff_t w = static_cast<ptrdiff_t>(std::ceil(0.010 / hop_s));
+  for (double t = a; t + period / 2 < len - hop_s; t += period) {
+    for (int half = 0; half < 2; ++half) {
+      const ptrdiff_t c = static_cast<ptrdiff_t>(std::llround((t + half * period / 2) / hop_s));
+      float m = 0;
+      for (ptrdiff_t i = std::max<ptrdiff_t>(0, c - w); i <= c + w && i < static_cast<ptrdiff_t>(env.size()); ++i)
+        m = std::max(m, env[i]);
+      // minus the level around it (±60 ms): a hit counts, a busy bass line's ripple does not
+      double base = 0;
+      int cnt = 0;
+      for (ptrdiff_t i = std::max<ptrdiff_t>(0, c - 6 * w); i <= c + 6 * w && i < static_cast<ptrdiff_t>(env.size()); ++i, ++cnt)
+        base += env[i];
+      if (cnt > 0) base /= cnt;
+      (half ? *off : *on) += std::max(0.0, m - 2.0 * base);
+    }
+  }
+}
+
+// The best period near `bpm` (±span, fractional) by folding, with its phase.
+double best_fold(const std::vector<float>& env, double hop_s, double lo, double hi, double step, double* phase) {
+  double best_bpm = 0, best_score = -1;
+  for (double bpm = lo; bpm <= hi; bpm += step) {
     double ph = 0.0;
     const double s = fold_score(env, hop_s, 60.0 / bpm, &ph);
     if (s > best_score) {
       best_score = s;
       best_bpm = bpm;
-      best_phase = ph;
+      *phase = ph;
     }
   }
-  if (best_bpm <= 0) return grid;
-  // Octave: when the half-way points between these beats are about as strong as the beats (drum &
-  // bass's snare on the 174 grid against a kick on the 87 one), the tempo is twice this.
-  if (best_bpm * 2 < max_bpm) {
+  return best_bpm;
+}
+
+}  // namespace
+
+BeatGrid fit_beat_grid(const OnsetEnvelopes& e, double min_bpm, double max_bpm, double* confidence) {
+  BeatGrid grid;
+  if (confidence) *confidence = 0.0;
+  const size_t n = e.full.size();
+  if (n < 64 || e.low.size() != n || e.mid.size() != n) return grid;
+  const double hop_s = e.hop_s;
+  // The drums' envelope: kick and snare/clap, without the hats (whose 8ths and 16ths would pull
+  // the phase off the beat).
+  std::vector<float> drums(n);
+  for (size_t i = 0; i < n; ++i) drums[i] = e.low[i] + e.mid[i];
+  const std::vector<float> drums2 = halve_rate(drums);
+  const double hop2 = 2 * hop_s;
+
+  // 1. Tempo class: the strongest periodicity of the drums within one octave [min, 2·min), where
+  //    each lag also counts its double and quadruple (a beat repeats every bar). The envelope is
+  //    smoothed to ~10 ms first: attacks a few ms early or late (swing, a loose groove) still add up.
+  constexpr int kCoarse = 8;  // 93.75 values a second
+  std::vector<float> coarse(n / kCoarse);
+  for (size_t i = 0; i < coarse.size(); ++i)
+    for (int k = 0; k < kCoarse; ++k) coarse[i] += drums[i * kCoarse + k];
+  for (size_t i = 1; i + 1 < coarse.size(); ++i) coarse[i - 1] = 0.25f * coarse[i - 1] + 0.5f * coarse[i] + 0.25f * coarse[i + 1];
+  const double hopc = kCoarse * hop_s;
+  const size_t max_lag = static_cast<size_t>(std::ceil(4 * 60.0 / min_bpm / hopc)) + 2;
+  const std::vector<double> acf = autocorrelation(coarse, max_lag);
+  if (acf.size() <= max_lag || acf[0] <= 0) return grid;
+  auto acf_at = [&](double lag) {
+    const size_t i = static_cast<size_t>(lag);
+    if (i + 1 >= acf.size()) return 0.0;
+    const double f = lag - static_cast<double>(i);
+    return acf[i] * (1 - f) + acf[i + 1] * f;
+  };
+  double rough = 0, rough_score = -1e300;
+  for (double bpm = min_bpm; bpm < 2 * min_bpm; bpm *= 1.001) {
+    const double lag = 60.0 / bpm / hopc;
+    const double s = acf_at(lag) + acf_at(2 * lag) + acf_at(4 * lag);
+    if (s > rough_score) {
+      rough_score = s;
+      rough = bpm;
+    }
+  }
+  // 2. Fine tempo and phase in that class by folding (±2 %, 0.01 BPM steps).
+  double phase = 0;
+  double slow = best_fold(drums2, hop2, rough * 0.98, rough * 1.02, 0.01, &phase);
+  if (slow <= 0) return grid;
+  double bpm = slow;
+  // 3. Octave: when this tempo's double is also in range, the drums decide. On the faster grid,
+  //    take the beats two by two (every other beat: classes A and B). The faster tempo is the beat
+  //    when the kick hits both classes alike (four to the floor), or when kick and snare take turns
+  //    (the snare's class is not the kick's: a backbeat, as drum & bass at 174 has it). When kick
+  //    and snare share a class, the other one only holds off-beats: the slower tempo is the beat
+  //    (hip-hop at 90, its snare on 2 and 4).
+  if (slow * 2 < max_bpm) {
+    double fast_phase = 0;
+    const double fast = best_fold(drums2, hop2, slow * 2 - 0.05, slow * 2 + 0.05, 0.01, &fast_phase);
+    const double two_beats = 2 * 60.0 / fast;
+    double low_a, low_b, mid_a, mid_b;
+    on_and_off(e.low, hop_s, fast_phase, two_beats, &low_a, &low_b);
+    on_and_off(e.mid, hop_s, fast_phase, two_beats, &mid_a, &mid_b);
+    const bool kick_both = std::min(low_a, low_b) > 0.7 * std::max(low_a, low_b);
+    const bool kick_a = low_a >= low_b;
+    const bool snare_clear = std::min(mid_a, mid_b) < std::max(mid_a, mid_b) / 1.3;
+    const bool snare_a = mid_a >= mid_b;
+    if (kick_both || (snare_clear && snare_a != kick_a)) {
+      bpm = fast;
+      phase = fast_phase;
+    } else {
+      bpm = slow;
+      phase = fast_phase + (kick_a ? 0.0 : 60.0 / fast);
+    }
+  }
+  // 4. Half a beat: the beat is where the kick is.
+  double period = 60.0 / bpm, a = phase;
+  {
     double on, off;
-    on_and_off_beat(env, hop_s, best_phase, 60.0 / best_bpm, &on, &off);
-    if (off >= 0.45 * on) {
-      best_bpm *= 2;
-      best_phase = std::fmod(best_phase, 60.0 / best_bpm);
-      double ph = 0.0;
-      fold_score(env, hop_s, 60.0 / best_bpm, &ph);
-      best_phase = ph;
-    }
+    on_and_off(e.low, hop_s, a, period, &on, &off);
+    if (off > 1.3 * on) a += period / 2;
   }
-  // 2. Refine: find the onset near every predicted beat and fit beat time = a + n·period by least
-  //    squares, twice, dropping outliers (fills, off-beat hits) in between.
-  double period = 60.0 / best_bpm, a = best_phase;
-  const double len_s = static_cast<double>(env.size()) * hop_s;
+  // 5. Exact period and phase: the attack nearest every predicted beat, fitted as
+  //    t = a + n·period by least squares over the whole track, rejecting what lies off the line
+  //    (fills, beats without a drum) with a tightening tolerance.
+  const double len_s = static_cast<double>(n) * hop_s;
   std::vector<float> heights;
   std::vector<std::pair<double, double>> pts;  // (n, time)
-  for (int pass = 0; pass < 3; ++pass) {
+  const double tolerances[] = {0.030, 0.012, 0.006, 0.004};
+  for (int pass = 0; pass < 4; ++pass) {
     pts.clear();
     heights.clear();
-    const double win = pass == 0 ? period * 0.12 : 0.02;
-    for (long n = 0;; ++n) {
-      const double t = a + static_cast<double>(n) * period;
+    const double win = pass == 0 ? std::min(0.05, period * 0.1) : 0.02;
+    const long n0 = -static_cast<long>(std::floor(a / period));
+    for (long k = n0;; ++k) {
+      const double t = a + static_cast<double>(k) * period;
       if (t > len_s - 0.05) break;
+      if (t < 0.005) continue;
       float h;
-      const double tp = local_peak(env, hop_s, t, win, &h);
-      heights.push_back(h);
-      pts.emplace_back(static_cast<double>(n), tp);
+      const double tp = local_peak(e.full, hop_s, t, win, &h);
+      float hl;
+      local_peak(drums, hop_s, t, 0.015, &hl);
+      heights.push_back(hl);
+      pts.emplace_back(static_cast<double>(k), tp);
     }
     if (pts.size() < 8) return grid;
     std::vector<float> sorted = heights;
@@ -254,7 +376,7 @@ BeatGrid fit_beat_grid(const std::vector<float>& env, double hop_s, double rough
     for (size_t i = 0; i < pts.size(); ++i) {
       if (heights[i] < strong || heights[i] <= 0) continue;
       const double res = pts[i].second - (a + pts[i].first * period);
-      if (pass > 0 && std::fabs(res) > 0.012) continue;
+      if (std::fabs(res) > tolerances[pass]) continue;
       sn += pts[i].first;
       st += pts[i].second;
       snn += pts[i].first * pts[i].first;
@@ -268,44 +390,33 @@ BeatGrid fit_beat_grid(const std::vector<float>& env, double hop_s, double rough
     a = (st - period * sn) / cnt;
     if (confidence) *confidence = cnt / static_cast<double>(pts.size());
   }
-  // The beat is where the kick is: if the low band hits harder half a beat later (an off-beat
-  // bass or open hat fooled the full-band envelope), move the grid by half a beat.
-  if (kick_env) {
-    double on, off;
-    on_and_off_beat(*kick_env, hop_s, a, period, &on, &off);
-    if (off > 1.3 * on) {
-      a += period / 2;
-      for (size_t i = 0; i < pts.size(); ++i) {
-        float h;
-        pts[i].second = local_peak(env, hop_s, a + pts[i].first * period, 0.02, &h);
-        heights[i] = h;
-      }
-    }
-  }
-  // 3. Steady electronic music is produced at a round tempo: snap when the fit is that close,
+  bpm = 60.0 / period;
+  // 6. Steady electronic music is produced at a round tempo: snap when the fit is that close,
   //    and re-fit the offset with the snapped period.
-  double bpm = 60.0 / period;
   const double rounded = std::round(bpm * 2.0) / 2.0;
-  if (std::fabs(bpm - rounded) < 0.04) {
-    bpm = rounded;
-    period = 60.0 / bpm;
+  if (std::fabs(bpm - rounded) < 0.03) {
+    const double new_period = 60.0 / rounded;
     double s = 0, c = 0;
     for (size_t i = 0; i < pts.size(); ++i) {
       const double res = pts[i].second - (a + pts[i].first * period);
-      float h = heights[i];
-      if (h <= 0 || std::fabs(res) > 0.012) continue;
-      s += res;
+      if (heights[i] <= 0 || std::fabs(res) > 0.006) continue;
+      s += pts[i].second - pts[i].first * new_period;
       c += 1;
     }
-    if (c > 0) a += s / c;
+    if (c > 0) {
+      a = s / c;
+      period = new_period;
+      bpm = rounded;
+    }
   }
-  // 4. The first beat: the earliest beat of the grid at or after the start of the track (a track
-  // whose drums come in late still has its grid running from the start, as a DJ counts it).
-  const double first = a - std::floor(a / period) * period;
+  // 7. The first beat: the earliest beat of the grid at or after the start of the track (a track
+  //    whose drums come in late still has its grid running from the start, as a DJ counts it).
   grid.bpm = bpm;
-  grid.first_beat = first * kRate;
+  grid.first_beat = (a - std::floor(a / period) * period) * kRate;
   return grid;
 }
+
+// ---------------------------------------------------------------- the whole track
 
 TrackAnalysis analyse_track(const Track& track, const AnalysisOptions& opts) {
   TrackAnalysis res;
@@ -325,33 +436,33 @@ TrackAnalysis analyse_track(const Track& track, const AnalysisOptions& opts) {
   const double a_high = 1.0 - std::exp(-2.0 * M_PI * 2500.0 / kRate);
   double lp_low = 0, lp_high = 0;
 
-  // Onset envelope: log-compressed energy rise over 128-frame windows every 64 frames, full band
-  // plus a low band (the kick) so four-on-the-floor and broken beats both show up.
-  std::vector<float> env, kick_env;
-  env.reserve(frames / kEnvHop + 2);
-  kick_env.reserve(frames / kEnvHop + 2);
-  double e_prev_half = 0, el_prev_half = 0, e_half = 0, el_half = 0;
-  double log_prev = 0, logl_prev = 0;
+  // Onset envelopes: the rise of log energy over 128-frame windows every 64 frames (1.33 ms), for
+  // the full band, the low band (kick: below 150 Hz) and the mid band (snare, clap: 200 Hz–3 kHz).
+  OnsetEnvelopes env;
+  env.hop_s = kEnvHop / kRate;
+  const size_t env_len = frames / kEnvHop + 1;
+  if (opts.tempo) {
+    env.full.reserve(env_len);
+    env.low.reserve(env_len);
+    env.mid.reserve(env_len);
+  }
+  double e_prev[3] = {}, e_half[3] = {}, log_prev[3] = {};
   Biquad kick_lp = Biquad::lowpass(150.0, 0.707);
+  Biquad mid_hp = Biquad::highpass(200.0, 0.707), mid_lp = Biquad::lowpass(3000.0, 0.707);
 
-  // aubio for the rough tempo.
-  aubio_tempo_t* tempo = opts.tempo ? new_aubio_tempo("default", kAubioWin, kAubioHop, 48000) : nullptr;
-  fvec_t* tin = new_fvec(kAubioHop);
-  fvec_t* tout = new_fvec(1);
-  uint_t tfill = 0;
-
-  // Key: 6 kHz mono via two biquads (4th-order low-pass at 2.4 kHz), Hann-windowed 4096-point FFT.
+  // Key: 6 kHz mono via two biquads (4th-order low-pass at 2.4 kHz), Hann-windowed 4096-point
+  // FFTs every 2048 samples; each frame's magnitude per pitch class (50 Hz–2 kHz), normalised so
+  // that loud passages do not outvote the rest, summed over the track. (Power instead of magnitude
+  // lets a loud bass root drown the chord's third: A minor heard as A major.)
   Biquad dec1 = Biquad::lowpass(2400.0, 0.541), dec2 = Biquad::lowpass(2400.0, 1.307);
   aubio_fft_t* fft = opts.key ? new_aubio_fft(kKeyFft) : nullptr;
   fvec_t* kin = new_fvec(kKeyFft);
   cvec_t* kspec = new_cvec(kKeyFft);
+  std::vector<float> kbuf(kKeyFft, 0.0f);
   uint_t kfill = 0;
   int dec_phase = 0;
   std::vector<float> hann(kKeyFft);
   for (int i = 0; i < kKeyFft; ++i) hann[i] = 0.5f - 0.5f * std::cos(2.0f * static_cast<float>(M_PI) * i / kKeyFft);
-  // Bin → semitone (MIDI note; −1 outside 50 Hz … 2 kHz or far from a semitone centre). Each
-  // semitone counts once, with its strongest bin: summing bins would favour the upper pitch
-  // classes of every octave, which span more bins.
   std::vector<int8_t> bin_pc(kKeyFft / 2 + 1, -1);
   const double key_rate = kRate / kKeyDecimation;
   for (int b = 1; b <= kKeyFft / 2; ++b) {
@@ -359,7 +470,7 @@ TrackAnalysis analyse_track(const Track& track, const AnalysisOptions& opts) {
     if (f < 50.0 || f > 2000.0) continue;
     const double midi = 69.0 + 12.0 * std::log2(f / 440.0);
     if (std::fabs(midi - std::round(midi)) > 0.35) continue;
-    bin_pc[b] = static_cast<int8_t>(std::lround(midi));
+    bin_pc[b] = static_cast<int8_t>(std::lround(midi) % 12);
   }
   double chroma[12] = {};
 
@@ -383,40 +494,44 @@ TrackAnalysis analyse_track(const Track& track, const AnalysisOptions& opts) {
     }
     if (opts.tempo) {
       const double k = kick_lp.run(m);
-      e_half += m * m;
-      el_half += k * k;
+      const double md = mid_lp.run(mid_hp.run(m));
+      e_half[0] += m * m;
+      e_half[1] += k * k;
+      e_half[2] += md * md;
       if ((i + 1) % kEnvHop == 0) {
-        const double e = e_half + e_prev_half, el = el_half + el_prev_half;
-        const double lg = std::log1p(1000.0 * e / (2 * kEnvHop));
-        const double lgl = std::log1p(1000.0 * el / (2 * kEnvHop));
-        const double rise = std::max(0.0, lg - log_prev) + std::max(0.0, lgl - logl_prev);
-        env.push_back(static_cast<float>(rise));
-        kick_env.push_back(static_cast<float>(std::max(0.0, lgl - logl_prev)));
-        log_prev = lg;
-        logl_prev = lgl;
-        e_prev_half = e_half;
-        el_prev_half = el_half;
-        e_half = el_half = 0;
-      }
-      tin->data[tfill++] = static_cast<smpl_t>(m);
-      if (tfill == kAubioHop) {
-        aubio_tempo_do(tempo, tin, tout);
-        tfill = 0;
+        float rise[3];
+        for (int b = 0; b < 3; ++b) {
+          const double lg = std::log1p(1000.0 * (e_half[b] + e_prev[b]) / (2 * kEnvHop));
+          rise[b] = static_cast<float>(std::max(0.0, lg - log_prev[b]));
+          log_prev[b] = lg;
+          e_prev[b] = e_half[b];
+          e_half[b] = 0;
+        }
+        env.full.push_back(rise[0] + rise[1]);
+        env.low.push_back(rise[1]);
+        env.mid.push_back(rise[2]);
       }
     }
     if (fft) {
       const double d = dec2.run(dec1.run(m));
       if (++dec_phase == kKeyDecimation) {
         dec_phase = 0;
-        kin->data[kfill++] = static_cast<smpl_t>(d);
+        kbuf[kfill++] = static_cast<float>(d);
         if (kfill == kKeyFft) {
-          for (int j = 0; j < kKeyFft; ++j) kin->data[j] *= hann[j];
+          for (int j = 0; j < kKeyFft; ++j) kin->data[j] = kbuf[j] * hann[j];
           aubio_fft_do(fft, kin, kspec);
-          double note[128] = {};
-          for (int b = 1; b <= kKeyFft / 2; ++b)
-            if (bin_pc[b] >= 0) note[bin_pc[b]] = std::max(note[bin_pc[b]], std::log1p(100.0 * kspec->norm[b]));
-          for (int m = 0; m < 128; ++m) chroma[m % 12] += note[m];
-          kfill = 0;
+          double frame_pc[12] = {}, total = 0;
+          for (int b = 1; b <= kKeyFft / 2; ++b) {
+            if (bin_pc[b] < 0) continue;
+            const double e = static_cast<double>(kspec->norm[b]);
+            frame_pc[bin_pc[b]] += e;
+            total += e;
+          }
+          if (total > 1e-9)
+            for (int c = 0; c < 12; ++c) chroma[c] += frame_pc[c] / total;
+          // hop 2048: keep the second half as the next frame's first
+          std::copy(kbuf.begin() + kKeyFft / 2, kbuf.end(), kbuf.begin());
+          kfill = kKeyFft / 2;
         }
       }
     }
@@ -425,23 +540,14 @@ TrackAnalysis analyse_track(const Track& track, const AnalysisOptions& opts) {
   res.rms_db = 10.0 * std::log10(std::max(1e-12, sumsq / static_cast<double>(frames)));
 
   if (opts.tempo) {
-    const double rough = aubio_tempo_get_bpm(tempo);
-    const double hop_s = kEnvHop / kRate;
-    res.grid = fit_beat_grid(env, hop_s, rough, opts.min_bpm, opts.max_bpm, &res.bpm_confidence, &kick_env);
-    // Envelope value k compares frames [64k-64, 64k+64) with the 128 frames before: its rise
-    // peaks when the attack falls in [64k, 64k+64). kOnsetLag (measured on click tracks by the
-    // dsp tests) moves the grid onto the start of the attack.
-    if (res.grid.valid()) res.grid.first_beat += kOnsetLag;
+    res.grid = fit_beat_grid(env, opts.min_bpm, opts.max_bpm, &res.bpm_confidence);
     if (res.grid.valid() && res.grid.first_beat < 0) res.grid.first_beat += res.grid.period();
   }
-  if (tempo) del_aubio_tempo(tempo);
-  del_fvec(tin);
-  del_fvec(tout);
 
   if (fft) {
     del_aubio_fft(fft);
     std::copy(chroma, chroma + 12, res.chroma.begin());
-    res.key = key_from_chroma(chroma);
+    res.key = key_from_frame_chroma(chroma);
   }
   del_fvec(kin);
   del_cvec(kspec);

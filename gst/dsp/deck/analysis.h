@@ -1,5 +1,5 @@
 // Track analysis at load: tempo and beat grid, musical key, waveform overview, intro/outro.
-// Pure C++ (aubio for the onset detection function and the FFT); no GLib.
+// Pure C++ (aubio for the FFTs); no GLib.
 #pragma once
 
 #include <array>
@@ -26,6 +26,10 @@ struct KeyResult {
 // Key from a 12-bin chroma (C, C#, … B; any non-negative scale): the best of 24 key profiles by
 // correlation. Exposed on its own so the judge can name the key of what is playing.
 KeyResult key_from_chroma(const double chroma[12]);
+// Key from a frame-normalised chroma (each analysis frame's spectral magnitude per pitch class
+// scaled to sum 1, then summed over the track): correlation with the plain Krumhansl–Kessler
+// profiles. The deck's own key detector (analyse_track).
+KeyResult key_from_frame_chroma(const double chroma[12]);
 // Camelot wheel code of a key ("8A" = A minor, "8B" = C major); empty for tonic < 0.
 std::string camelot_code(int tonic, bool minor);
 // "C", "C#", … "B"
@@ -53,18 +57,25 @@ struct AnalysisOptions {
   bool tempo = true;
   bool key = true;
   bool waveform = true;
-  double min_bpm = 70.0;   // the grid is folded into [min_bpm, 2*min_bpm) … [70, 180) by default
+  double min_bpm = 75.0;   // tempo range of the grid
   double max_bpm = 180.0;
   const std::atomic<bool>* cancel = nullptr;  // set: analysis stops early (result incomplete)
 };
 
 TrackAnalysis analyse_track(const Track& track, const AnalysisOptions& opts = {});
 
-// Beat grid from an onset-strength envelope sampled every `hop_s` seconds, given a rough tempo
-// (0 = search the whole range); `kick_env` (the low band's envelope, optional) decides between a
-// phase and the one half a beat away. Used by analyse_track; exposed for tests.
-BeatGrid fit_beat_grid(const std::vector<float>& onset_env, double hop_s, double rough_bpm,
-                       double min_bpm, double max_bpm, double* confidence = nullptr,
-                       const std::vector<float>* kick_env = nullptr);
+// Onset-strength envelopes (rises of log energy), one value every hop_s seconds: the full band, the
+// low band (kick) and the mid band (snare, clap). All three have the same length.
+struct OnsetEnvelopes {
+  double hop_s = 0.0;
+  std::vector<float> full, low, mid;
+};
+
+// Beat grid from the onset envelopes, tempo within [min_bpm, max_bpm): the drums' periodicity picks
+// the tempo class, folding the envelope finds period and phase, the snare's place decides between a
+// tempo and its double, the kick between a phase and the one half a beat away, and a least-squares
+// fit of the attacks at every beat of the track makes period and phase exact. Used by
+// analyse_track; exposed for tests.
+BeatGrid fit_beat_grid(const OnsetEnvelopes& env, double min_bpm, double max_bpm, double* confidence = nullptr);
 
 }  // namespace dju
