@@ -46,7 +46,11 @@
  *   rate units: added to the rate, or while scratching it *is* the rate, negative = backwards),
  *   `scratch` (value 1 = hand on the platter, 0 = released)
  * - `sync`: match tempo and beat phase to the deck named by `sync-leader` (another djdeck in the
- *   same pipeline; half/double time when closer), sample-exact.
+ *   same pipeline; half/double time when closer), sample-exact, and keep following it (sync
+ *   lock, as on a CDJ or in Mixxx): the leader's later tempo changes carry over and the beat phase
+ *   is held (a jump along when the leader jumps). Moving this deck's own `tempo`, a `sync` with
+ *   a negative value, a new `sync-leader` or a new track disengage it (`sync-engaged` in
+ *   `djdeck-state`).
  * With `quantize`, set points (cue, hotcues, loop in/out, beat loops) snap to the nearest beat and
  * hotcue jumps keep the beat phase.
  *
@@ -65,7 +69,7 @@
  *   `effective-bpm` (bpm × rate), `beat` (beats since the first beat, fractional), `beat-phase`
  *   (0–1), `bar` (1-based), `beat-in-bar` (1–4), `loop-active`, `loop-start`, `loop-end` (s, -1
  *   without a loop), `cue` (s), `hotcue-1` … `hotcue-8` (s, -1 = unset), `hotcues-set` (bit mask),
- *   `quantize`, `scratching`, `sync-leader`.
+ *   `quantize`, `scratching`, `sync-leader`, `sync-engaged`.
  *
  * ## A proper source
  * `is-live` (timestamps follow the clock's running time; the latency query answers one buffer) or
@@ -170,6 +174,8 @@ struct DjDeckPrivate {
   bool flushing = false;              // basesrc unlock: stop waiting for a load
   bool resume_load = false;           // a load cut short by READY→NULL: restart at NULL→READY
 
+  GWeakRef sync_leader_ref;  // the deck being followed while sync is engaged
+
   std::atomic<bool> is_live{DEFAULT_IS_LIVE};
   std::atomic<bool> state_dirty{false};
 
@@ -228,7 +234,7 @@ static GstStructure* build_state(GstDjDeck* self, const dju::DeckSnapshot& s) {
       s.loop_defined ? frames_to_s(s.loop_start) : -1.0, "loop-end", G_TYPE_DOUBLE,
       s.loop_defined ? frames_to_s(s.loop_end) : -1.0, "cue", G_TYPE_DOUBLE, frames_to_s(s.cue),
       "hotcues-set", G_TYPE_UINT, mask, "quantize", G_TYPE_BOOLEAN, s.quantize, "scratching", G_TYPE_BOOLEAN,
-      s.scratching, "sync-leader", G_TYPE_STRING, leader.c_str(), nullptr);
+      s.scratching, "sync-leader", G_TYPE_STRING, leader.c_str(), "sync-engaged", G_TYPE_BOOLEAN, s.sync_engaged, nullptr);
   for (int i = 0; i < dju::kHotcues; ++i) {
     gchar name[16];
     g_snprintf(name, sizeof name, "hotcue-%d", i + 1);
@@ -411,6 +417,10 @@ static gboolean gst_djdeck_action(GstDjDeck* self, const gchar* cname, gint inde
     ok = e.jog(value);
   } else if (name == "scratch") {
     ok = e.scratch(value >= 0.5);
+  } else if (name == "sync" && value < 0) {
+    e.sync_off();
+    g_weak_ref_set(&p->sync_leader_ref, nullptr);
+    ok = true;
   } else if (name == "sync") {
     std::string leader_name;
     {
@@ -420,6 +430,7 @@ static gboolean gst_djdeck_action(GstDjDeck* self, const gchar* cname, gint inde
     if (GstDjDeck* leader = find_leader(self, leader_name)) {
       dju::DeckSnapshot ls;
       if (gst_djdeck_get_snapshot(leader, &ls)) ok = e.sync_to(ls);
+      if (ok) g_weak_ref_set(&p->sync_leader_ref, leader);
       gst_object_unref(leader);
     }
   } else {
@@ -493,8 +504,13 @@ static void gst_djdeck_set_property(GObject* object, guint prop_id, const GValue
     }
     case PROP_SYNC_LEADER: {
       const gchar* s = g_value_get_string(value);
-      std::lock_guard<std::mutex> lk(p->mutex);
-      p->sync_leader = s ? s : "";
+      {
+        std::lock_guard<std::mutex> lk(p->mutex);
+        if (p->sync_leader == (s ? s : "")) break;
+        p->sync_leader = s ? s : "";
+      }
+      p->engine.sync_off();  // a new leader: sync again to follow it
+      g_weak_ref_set(&p->sync_leader_ref, nullptr);
       break;
     }
     case PROP_IS_LIVE:
@@ -668,6 +684,7 @@ static void gst_djdeck_dispose(GObject* object) {
 static void gst_djdeck_finalize(GObject* object) {
   GstDjDeck* self = GST_DJDECK(object);
   self->priv->loader.reset();  // joins the loader before anything it touches goes away
+  g_weak_ref_clear(&self->priv->sync_leader_ref);
   delete self->priv;
   G_OBJECT_CLASS(gst_djdeck_parent_class)->finalize(object);
 }
@@ -774,6 +791,15 @@ static GstFlowReturn gst_djdeck_fill(GstBaseSrc* src, guint64 offset, guint size
   const GstClockTime ts = gst_util_uint64_scale_int(p->next_sample, GST_SECOND, kRate);
   gst_object_sync_values(GST_OBJECT(self), ts);
 
+  // Sync engaged: follow the leader's tempo and beat phase (its latest state, extrapolated).
+  if (p->engine.sync_engaged()) {
+    if (GObject* leader = static_cast<GObject*>(g_weak_ref_get(&p->sync_leader_ref))) {
+      dju::DeckSnapshot ls;
+      if (gst_djdeck_get_snapshot(GST_DJDECK(leader), &ls)) p->engine.follow(ls);
+      g_object_unref(leader);
+    }
+  }
+
   GstMapInfo map;
   if (!gst_buffer_map(buf, &map, GST_MAP_WRITE)) return GST_FLOW_ERROR;
   p->engine.render(reinterpret_cast<float*>(map.data), frames, static_cast<int64_t>(p->next_sample));
@@ -811,6 +837,7 @@ static GstFlowReturn gst_djdeck_fill(GstBaseSrc* src, guint64 offset, guint size
 
 static void gst_djdeck_init(GstDjDeck* self) {
   self->priv = new DjDeckPrivate();
+  g_weak_ref_init(&self->priv->sync_leader_ref, nullptr);
   GstDjDeck* me = self;
   self->priv->loader = std::make_unique<dju::TrackLoader>(
       [me](bool ok, dju::LoadedTrack& r, const std::string& error, uint64_t) { on_loaded(me, ok, r, error); });

@@ -535,3 +535,78 @@ TEST(DjDeck, LoadCutShortByShutdownResumes) {
   EXPECT_NEAR(bpm, 124.0, 0.01);
   gst_object_unref(deck);
 }
+
+// Sync stays engaged (sync lock): the follower keeps up with the leader's later tempo changes and
+// stays on its beats; moving its own tempo or a sync with a negative value lets go.
+TEST(DjDeck, SyncFollowsTheLeadersTempoChanges) {
+  const std::string b_path = write_wav("click128.wav", click_track(128, 90, 0.11));
+  const std::string a_path = write_wav("click122.wav", click_track(122, 90, 0.4));
+  GstElement* pipe = launch("djdeck name=a location=\"" + a_path + "\" ! appsink name=sa sync=false max-buffers=8 "
+                            "djdeck name=b location=\"" + b_path + "\" sync-leader=a keylock=true ! "
+                            "appsink name=sb sync=false max-buffers=8");
+  Pipe guard(pipe);
+  GstElement* a = gst_bin_get_by_name(GST_BIN(pipe), "a");
+  GstElement* b = gst_bin_get_by_name(GST_BIN(pipe), "b");
+  wait_ready(a);
+  wait_ready(b);
+  g_object_set(a, "position", 2.0, "playing", TRUE, nullptr);
+  g_object_set(b, "position", 5.0, "playing", TRUE, nullptr);
+  ASSERT_TRUE(action(b, "sync"));
+  gst_element_set_state(pipe, GST_STATE_PLAYING);
+  std::vector<float> oa, ob;
+  std::vector<double> changes;  // output seconds at which the leader's tempo changed
+  const double leader_tempi[] = {1.0, 1.05, 0.96, 1.02};
+  for (int seg = 0; seg < 4; ++seg) {
+    if (seg > 0) {
+      changes.push_back(static_cast<double>(oa.size()) / kSr);
+      g_object_set(a, "tempo", leader_tempi[seg], nullptr);
+    }
+    for (int i = 0; i < 8; ++i) {
+      auto x = pull(pipe, "sa", 1.0);
+      auto y = pull(pipe, "sb", 1.0);
+      oa.insert(oa.end(), x.begin(), x.end());
+      ob.insert(ob.end(), y.begin(), y.end());
+    }
+    double tempo = 0;
+    g_object_get(b, "tempo", &tempo, nullptr);
+    EXPECT_NEAR(tempo, leader_tempi[seg] * 122.0 / 128.0, 1e-9) << "segment " << seg;
+  }
+  auto on_a = onsets(oa), on_b = onsets(ob);
+  ASSERT_GT(on_b.size(), 50u);
+  double worst = 0;
+  size_t checked = 0;
+  for (double x : on_b) {
+    bool settling = x < 0.05;
+    for (double c : changes) settling = settling || (x > c - 0.1 && x < c + 0.5);  // ramp and lock-in
+    if (settling) continue;
+    double best = 1e9;
+    for (double y : on_a) best = std::min(best, std::fabs(x - y));
+    worst = std::max(worst, best);
+    ++checked;
+  }
+  EXPECT_GT(checked, 40u);
+  EXPECT_LT(worst, 0.002);
+
+  // The follower's own tempo fader takes over: the leader's next change no longer carries over.
+  g_object_set(b, "tempo", 0.99, nullptr);
+  g_object_set(a, "tempo", 1.0, nullptr);
+  pull(pipe, "sa", 0.5);
+  pull(pipe, "sb", 0.5);
+  double tempo = 0;
+  g_object_get(b, "tempo", &tempo, nullptr);
+  EXPECT_DOUBLE_EQ(tempo, 0.99);
+  // Engaged again, then released with a negative value.
+  ASSERT_TRUE(action(b, "sync"));
+  pull(pipe, "sa", 0.5);
+  pull(pipe, "sb", 0.5);
+  g_object_get(b, "tempo", &tempo, nullptr);
+  EXPECT_NEAR(tempo, 122.0 / 128.0, 1e-9);
+  ASSERT_TRUE(action(b, "sync", 0, -1.0));
+  g_object_set(a, "tempo", 1.08, nullptr);
+  pull(pipe, "sa", 0.5);
+  pull(pipe, "sb", 0.5);
+  g_object_get(b, "tempo", &tempo, nullptr);
+  EXPECT_NEAR(tempo, 122.0 / 128.0, 1e-9);
+  gst_object_unref(a);
+  gst_object_unref(b);
+}

@@ -85,6 +85,8 @@ TrackPtr DeckEngine::set_track(TrackPtr track, const BeatGrid& grid) {
   cur_.pos = cue_;
   old_ = Voice{};
   sync_pending_ = false;
+  sync_engaged_ = follow_pending_ = false;
+  sync_adjust_ = 0.0;
   return old;
 }
 
@@ -104,6 +106,8 @@ void DeckEngine::set_playing(bool playing) {
 void DeckEngine::set_tempo(double tempo) {
   std::lock_guard<std::mutex> lk(mutex_);
   tempo_ = std::clamp(tempo, 0.5, 2.0);
+  sync_engaged_ = follow_pending_ = sync_pending_ = false;  // the DJ took the tempo back
+  sync_adjust_ = 0.0;
   update_rate_ramp();
 }
 
@@ -301,7 +305,28 @@ bool DeckEngine::sync_to(const DeckSnapshot& leader) {
   if (!track_ || !grid_.valid() || !leader.grid.valid()) return false;
   sync_leader_ = leader;
   sync_pending_ = true;
+  sync_engaged_ = true;
+  follow_pending_ = false;
   return true;
+}
+
+void DeckEngine::follow(const DeckSnapshot& leader) {
+  std::lock_guard<std::mutex> lk(mutex_);
+  if (!sync_engaged_ || sync_pending_ || !leader.loaded || !leader.grid.valid()) return;
+  sync_leader_ = leader;
+  follow_pending_ = true;
+}
+
+void DeckEngine::sync_off() {
+  std::lock_guard<std::mutex> lk(mutex_);
+  sync_engaged_ = follow_pending_ = sync_pending_ = false;
+  sync_adjust_ = 0.0;
+  update_rate_ramp();
+}
+
+bool DeckEngine::sync_engaged() const {
+  std::lock_guard<std::mutex> lk(mutex_);
+  return sync_engaged_;
 }
 
 DeckSnapshot DeckEngine::snapshot() const {
@@ -324,6 +349,7 @@ DeckSnapshot DeckEngine::snapshot() const {
   s.loop_start = loop_start_;
   s.loop_end = loop_end_;
   s.quantize = quantize_;
+  s.sync_engaged = sync_engaged_;
   s.time = time_;
   return s;
 }
@@ -331,7 +357,7 @@ DeckSnapshot DeckEngine::snapshot() const {
 // ---------------------------------------------------------------- helpers (lock held)
 
 double DeckEngine::rate_target() const {
-  return scratching_ ? jog_ : tempo_ + nudge_ + jog_;
+  return scratching_ ? jog_ : tempo_ + nudge_ + jog_ + sync_adjust_;
 }
 
 void DeckEngine::update_rate_ramp() {
@@ -414,6 +440,8 @@ void DeckEngine::apply_sync(int64_t time) {
     if (std::fabs(L.tempo * ratio * m - tempo_) < std::fabs(L.tempo * ratio * best_m - tempo_) &&
         L.tempo * ratio * m >= 0.5 && L.tempo * ratio * m <= 2.0)
       best_m = m;
+  sync_mult_ = best_m;
+  sync_adjust_ = 0.0;
   tempo_ = std::clamp(L.tempo * ratio * best_m, 0.5, 2.0);
   nudge_ = 0.0;
   if (!scratching_) jog_ = 0.0;
@@ -429,6 +457,36 @@ void DeckEngine::apply_sync(int64_t time) {
     cur_.pos = pos;
   else
     jump(pos);
+}
+
+void DeckEngine::follow_leader(int64_t time) {
+  follow_pending_ = false;
+  const DeckSnapshot& L = sync_leader_;
+  if (!track_ || !grid_.valid()) return;
+  const double tempo = std::clamp(L.tempo * L.grid.bpm / grid_.bpm * sync_mult_, 0.5, 2.0);
+  double adjust = 0.0;
+  const bool locking = L.playing && playing_ && !scratching_ && nudge_ == 0.0 && jog_ == 0.0 &&
+                       cur_.kind != VoiceKind::Silent && !cue_preview_;
+  if (locking) {
+    // Where the leader is now (its snapshot moved on at its rate), in beats of this deck.
+    const double lpos = L.position + static_cast<double>(time - L.time) * L.rate;
+    const double lbeats = L.grid.beat_at(lpos) * sync_mult_;
+    double err = (lbeats - std::floor(lbeats)) - (grid_.beat_at(cur_.pos) - std::floor(grid_.beat_at(cur_.pos)));
+    if (err > 0.5) err -= 1.0;
+    if (err < -0.5) err += 1.0;
+    const double err_frames = err * grid_.period();
+    if (std::fabs(err) > 0.1) {  // the leader jumped (hotcue, loop, beatjump): jump along
+      apply_sync(time);
+      return;
+    }
+    // A proportional phase lock: close the error over ~50 ms of output (rate is track frames
+    // per output frame, relative to the tempo).
+    adjust = std::clamp(err_frames / 2400.0, -0.02 * tempo, 0.02 * tempo);
+  }
+  if (tempo == tempo_ && adjust == sync_adjust_) return;
+  tempo_ = tempo;
+  sync_adjust_ = adjust;
+  update_rate_ramp();
 }
 
 // ---------------------------------------------------------------- audio side
@@ -500,7 +558,10 @@ void DeckEngine::render_voice(Voice& v, float* out, size_t n, const double* rate
 }
 
 void DeckEngine::render_block(float* out, size_t n) {
-  if (sync_pending_) apply_sync(time_);
+  if (sync_pending_)
+    apply_sync(time_);
+  else if (follow_pending_)
+    follow_leader(time_);
   if (!track_) {
     std::memset(out, 0, n * 2 * sizeof(float));
     time_ += static_cast<int64_t>(n);

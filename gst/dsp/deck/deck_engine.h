@@ -55,6 +55,7 @@ struct DeckSnapshot {
   double loop_start = 0.0;
   double loop_end = 0.0;
   bool quantize = false;
+  bool sync_engaged = false;  // following a leader (tempo and beat phase)
   // Output timeline: `position` holds at output frame `time` (frames of running time).
   int64_t time = 0;
 };
@@ -101,8 +102,18 @@ class DeckEngine {
   bool jog(double velocity);
   bool scratch(bool on);
   // Match tempo and beat phase to a leader's snapshot; applied at the start of the next block,
-  // extrapolating the leader to that block's time.
+  // extrapolating the leader to that block's time. Engages sync: from then on follow() keeps this
+  // deck on the leader (its later tempo changes, its beat phase) until sync_off(), a tempo change
+  // on this deck (set_tempo) or a new track.
   bool sync_to(const DeckSnapshot& leader);
+  // The leader's latest snapshot, while sync is engaged (call before each render()): this deck
+  // takes the leader's tempo (× the half/double-time factor chosen at sync) and holds the beat
+  // phase with a small rate correction (a phase-locked loop, ≤ 2 % of rate, τ ≈ 50 ms); a
+  // phase error beyond a tenth of a beat (the leader jumped) is corrected by a jump. Paused
+  // (either deck), nudged, jogged or scratched: only the tempo follows.
+  void follow(const DeckSnapshot& leader);
+  void sync_off();
+  bool sync_engaged() const;
 
   DeckSnapshot snapshot() const;
 
@@ -169,6 +180,11 @@ class DeckEngine {
 
   bool sync_pending_ = false;
   DeckSnapshot sync_leader_;
+  bool sync_engaged_ = false;
+  bool follow_pending_ = false;
+  double sync_mult_ = 1.0;    // leader beats per follower beat (0.5, 1, 2)
+  double sync_adjust_ = 0.0;  // phase-lock rate correction
+  void follow_leader(int64_t time);
 
   int64_t time_ = 0;  // output frame after the last rendered one
 
