@@ -344,7 +344,11 @@ TEST(DjDeck, HotcueAndLoopThroughActions) {
   ASSERT_TRUE(action(deck, "hotcue", 2));
   double pos = 0;
   g_object_get(deck, "position", &pos, nullptr);
-  EXPECT_NEAR(pos, cue_s, 1.0 / kSr);
+  // The streaming thread may already have rendered the few buffers the appsink has room for since
+  // the jump (a loaded machine): the position is the cue point plus at most those. The landing
+  // itself is checked sample by sample below.
+  EXPECT_GE(pos, cue_s - 1.0 / kSr);
+  EXPECT_LT(pos, cue_s + 8 * 256 / kSr);
   auto after = pull(pipe, "sink", 0.2);
   // Non-live and pulled: the jump happened at the start of some buffer not yet rendered when the
   // action came. Find where the output becomes the track from the cue point on: after the 5 ms
