@@ -12,6 +12,7 @@ namespace {
 
 constexpr double kRate = 48000.0;
 constexpr int kEnvHop = 64;           // onset envelope: one value per 1.33 ms
+constexpr int kDecimation = 4;        // envelopes, key and the waveform's lows at 12 kHz
 constexpr int kKeyDecimation = 8;     // key analysis at 6 kHz …
 constexpr int kKeyFft = 4096;         // … with 1.46 Hz bins (semitones apart down to ~25 Hz)
 
@@ -25,9 +26,9 @@ const char* const kPitchNames[12] = {"C", "C#", "D", "Eb", "E", "F", "F#", "G", 
 struct Biquad {
   double b0 = 1, b1 = 0, b2 = 0, a1 = 0, a2 = 0;
   double x1 = 0, x2 = 0, y1 = 0, y2 = 0;
-  static Biquad lowpass(double f, double q) {
+  static Biquad lowpass(double f, double q, double rate = kRate) {
     Biquad b;
-    const double w = 2.0 * M_PI * f / kRate, c = std::cos(w), alpha = std::sin(w) / (2.0 * q);
+    const double w = 2.0 * M_PI * f / rate, c = std::cos(w), alpha = std::sin(w) / (2.0 * q);
     const double a0 = 1.0 + alpha;
     b.b0 = (1.0 - c) / 2.0 / a0;
     b.b1 = (1.0 - c) / a0;
@@ -36,9 +37,9 @@ struct Biquad {
     b.a2 = (1.0 - alpha) / a0;
     return b;
   }
-  static Biquad highpass(double f, double q) {
+  static Biquad highpass(double f, double q, double rate = kRate) {
     Biquad b;
-    const double w = 2.0 * M_PI * f / kRate, c = std::cos(w), alpha = std::sin(w) / (2.0 * q);
+    const double w = 2.0 * M_PI * f / rate, c = std::cos(w), alpha = std::sin(w) / (2.0 * q);
     const double a0 = 1.0 + alpha;
     b.b0 = (1.0 + c) / 2.0 / a0;
     b.b1 = -(1.0 + c) / a0;
@@ -308,9 +309,10 @@ BeatGrid fit_beat_grid(const OnsetEnvelopes& e, double min_bpm, double max_bpm, 
       rough = bpm;
     }
   }
-  // 2. Fine tempo and phase in that class by folding (±2 %, 0.01 BPM steps).
+  // 2. Fine tempo and phase in that class by folding (±2 % in 0.04 BPM steps, then 0.01).
   double phase = 0;
-  double slow = best_fold(drums2, hop2, rough * 0.98, rough * 1.02, 0.01, &phase);
+  double slow = best_fold(drums2, hop2, rough * 0.98, rough * 1.02, 0.04, &phase);
+  slow = best_fold(drums2, hop2, slow - 0.05, slow + 0.05, 0.01, &phase);
   if (slow <= 0) return grid;
   double bpm = slow;
   // 3. Octave: when this tempo's double is also in range, the drums decide. On the faster grid,
@@ -432,12 +434,21 @@ TrackAnalysis analyse_track(const Track& track, const AnalysisOptions& opts) {
   std::vector<uint32_t> wn(points, 0);
   // Band split as a coloured waveform shows it: lows below ~250 Hz, highs above ~2.5 kHz
   // (Mixxx's default EQ crossovers), one-pole filters are plenty for a display.
-  const double a_low = 1.0 - std::exp(-2.0 * M_PI * 250.0 / kRate);
   const double a_high = 1.0 - std::exp(-2.0 * M_PI * 2500.0 / kRate);
   double lp_low = 0, lp_high = 0;
 
+  // Most of the analysis runs on a 12 kHz mono signal (a 5 kHz low-pass, every 4th sample): the
+  // kick, the snare, the key's 50 Hz–2 kHz and the waveform's lows all live below 5 kHz, and a
+  // quarter of the samples costs a quarter of the filtering. Only the waveform's highs and the
+  // levels use the full rate.
+  constexpr double kRate12 = kRate / kDecimation;
+  Biquad anti_alias = Biquad::lowpass(5000.0, 0.707);
+  const double a_low12 = 1.0 - std::exp(-2.0 * M_PI * 250.0 / kRate12);
+
   // Onset envelopes: the rise of log energy over 128-frame windows every 64 frames (1.33 ms), for
-  // the full band, the low band (kick: below 150 Hz) and the mid band (snare, clap: 200 Hz–3 kHz).
+  // the full band (up to 5 kHz), the low band (kick: below 150 Hz) and the mid band (snare, clap:
+  // 200 Hz–3 kHz).
+  constexpr int kEnvHop12 = kEnvHop / kDecimation;
   OnsetEnvelopes env;
   env.hop_s = kEnvHop / kRate;
   const size_t env_len = frames / kEnvHop + 1;
@@ -447,20 +458,21 @@ TrackAnalysis analyse_track(const Track& track, const AnalysisOptions& opts) {
     env.mid.reserve(env_len);
   }
   double e_prev[3] = {}, e_half[3] = {}, log_prev[3] = {};
-  Biquad kick_lp = Biquad::lowpass(150.0, 0.707);
-  Biquad mid_hp = Biquad::highpass(200.0, 0.707), mid_lp = Biquad::lowpass(3000.0, 0.707);
+  Biquad kick_lp = Biquad::lowpass(150.0, 0.707, kRate12);
+  Biquad mid_hp = Biquad::highpass(200.0, 0.707, kRate12), mid_lp = Biquad::lowpass(3000.0, 0.707, kRate12);
 
-  // Key: 6 kHz mono via two biquads (4th-order low-pass at 2.4 kHz), Hann-windowed 4096-point
-  // FFTs every 2048 samples; each frame's magnitude per pitch class (50 Hz–2 kHz), normalised so
-  // that loud passages do not outvote the rest, summed over the track. (Power instead of magnitude
-  // lets a loud bass root drown the chord's third: A minor heard as A major.)
-  Biquad dec1 = Biquad::lowpass(2400.0, 0.541), dec2 = Biquad::lowpass(2400.0, 1.307);
+  // Key: 6 kHz (a 4th-order low-pass at 2.4 kHz on the 12 kHz signal, every 2nd sample),
+  // Hann-windowed 4096-point FFTs every 2048 samples; each frame's magnitude per pitch class
+  // (50 Hz–2 kHz), normalised so that loud passages do not outvote the rest, summed over the
+  // track. (Power instead of magnitude lets a loud bass root drown the chord's third: A minor
+  // heard as A major.)
+  Biquad dec1 = Biquad::lowpass(2400.0, 0.541, kRate12), dec2 = Biquad::lowpass(2400.0, 1.307, kRate12);
   aubio_fft_t* fft = opts.key ? new_aubio_fft(kKeyFft) : nullptr;
   fvec_t* kin = new_fvec(kKeyFft);
   cvec_t* kspec = new_cvec(kKeyFft);
   std::vector<float> kbuf(kKeyFft, 0.0f);
   uint_t kfill = 0;
-  int dec_phase = 0;
+  bool key_odd = false;
   std::vector<float> hann(kKeyFft);
   for (int i = 0; i < kKeyFft; ++i) hann[i] = 0.5f - 0.5f * std::cos(2.0f * static_cast<float>(M_PI) * i / kKeyFft);
   std::vector<int8_t> bin_pc(kKeyFft / 2 + 1, -1);
@@ -476,32 +488,42 @@ TrackAnalysis analyse_track(const Track& track, const AnalysisOptions& opts) {
 
   double peak = 0, sumsq = 0;
   float l, r;
+  int phase4 = 0;
+  size_t n12 = 0;  // samples of the 12 kHz signal so far
+  const double points_per_frame = 1.0 / frames_per_point;
   for (size_t i = 0; i < frames; ++i) {
     if ((i & 0xffff) == 0 && opts.cancel && opts.cancel->load()) break;
     track.frame(static_cast<ptrdiff_t>(i), l, r);
     const double m = 0.5 * (static_cast<double>(l) + r);
     peak = std::max(peak, static_cast<double>(std::max(std::fabs(l), std::fabs(r))));
     sumsq += m * m;
+    const size_t p = std::min(points - 1, static_cast<size_t>(static_cast<double>(i) * points_per_frame));
     if (opts.waveform) {
-      lp_low += a_low * (m - lp_low);
       lp_high += a_high * (m - lp_high);
-      const double hi = m - lp_high, mid = lp_high - lp_low;
-      const size_t p = std::min(points - 1, static_cast<size_t>(static_cast<double>(i) / frames_per_point));
-      wl[p] += lp_low * lp_low;
-      wm[p] += mid * mid;
+      const double hi = m - lp_high;
       wh[p] += hi * hi;
       wn[p]++;
     }
+    const double x = anti_alias.run(m);
+    if (++phase4 < kDecimation) continue;
+    phase4 = 0;
+    ++n12;
+    if (opts.waveform) {
+      lp_low += a_low12 * (x - lp_low);
+      const double mid = lp_high - lp_low;
+      wl[p] += kDecimation * lp_low * lp_low;
+      wm[p] += kDecimation * mid * mid;
+    }
     if (opts.tempo) {
-      const double k = kick_lp.run(m);
-      const double md = mid_lp.run(mid_hp.run(m));
-      e_half[0] += m * m;
+      const double k = kick_lp.run(x);
+      const double md = mid_lp.run(mid_hp.run(x));
+      e_half[0] += x * x;
       e_half[1] += k * k;
       e_half[2] += md * md;
-      if ((i + 1) % kEnvHop == 0) {
+      if (n12 % kEnvHop12 == 0) {
         float rise[3];
         for (int b = 0; b < 3; ++b) {
-          const double lg = std::log1p(1000.0 * (e_half[b] + e_prev[b]) / (2 * kEnvHop));
+          const double lg = std::log1p(1000.0 * kDecimation * (e_half[b] + e_prev[b]) / (2 * kEnvHop));
           rise[b] = static_cast<float>(std::max(0.0, lg - log_prev[b]));
           log_prev[b] = lg;
           e_prev[b] = e_half[b];
@@ -513,26 +535,25 @@ TrackAnalysis analyse_track(const Track& track, const AnalysisOptions& opts) {
       }
     }
     if (fft) {
-      const double d = dec2.run(dec1.run(m));
-      if (++dec_phase == kKeyDecimation) {
-        dec_phase = 0;
-        kbuf[kfill++] = static_cast<float>(d);
-        if (kfill == kKeyFft) {
-          for (int j = 0; j < kKeyFft; ++j) kin->data[j] = kbuf[j] * hann[j];
-          aubio_fft_do(fft, kin, kspec);
-          double frame_pc[12] = {}, total = 0;
-          for (int b = 1; b <= kKeyFft / 2; ++b) {
-            if (bin_pc[b] < 0) continue;
-            const double e = static_cast<double>(kspec->norm[b]);
-            frame_pc[bin_pc[b]] += e;
-            total += e;
-          }
-          if (total > 1e-9)
-            for (int c = 0; c < 12; ++c) chroma[c] += frame_pc[c] / total;
-          // hop 2048: keep the second half as the next frame's first
-          std::copy(kbuf.begin() + kKeyFft / 2, kbuf.end(), kbuf.begin());
-          kfill = kKeyFft / 2;
+      const double d = dec2.run(dec1.run(x));
+      key_odd = !key_odd;
+      if (key_odd) continue;
+      kbuf[kfill++] = static_cast<float>(d);
+      if (kfill == kKeyFft) {
+        for (int j = 0; j < kKeyFft; ++j) kin->data[j] = kbuf[j] * hann[j];
+        aubio_fft_do(fft, kin, kspec);
+        double frame_pc[12] = {}, total = 0;
+        for (int b = 1; b <= kKeyFft / 2; ++b) {
+          if (bin_pc[b] < 0) continue;
+          const double e = static_cast<double>(kspec->norm[b]);
+          frame_pc[bin_pc[b]] += e;
+          total += e;
         }
+        if (total > 1e-9)
+          for (int c = 0; c < 12; ++c) chroma[c] += frame_pc[c] / total;
+        // hop 2048: the second half is the next frame's first
+        std::copy(kbuf.begin() + kKeyFft / 2, kbuf.end(), kbuf.begin());
+        kfill = kKeyFft / 2;
       }
     }
   }
