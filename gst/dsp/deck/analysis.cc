@@ -486,78 +486,87 @@ TrackAnalysis analyse_track(const Track& track, const AnalysisOptions& opts) {
   }
   double chroma[12] = {};
 
-  double peak = 0, sumsq = 0;
-  float l, r;
+  double sumsq = 0;
+  int peak_i = 0;
   int phase4 = 0;
   size_t n12 = 0;  // samples of the 12 kHz signal so far
-  const double points_per_frame = 1.0 / frames_per_point;
-  for (size_t i = 0; i < frames; ++i) {
-    if ((i & 0xffff) == 0 && opts.cancel && opts.cancel->load()) break;
-    track.frame(static_cast<ptrdiff_t>(i), l, r);
-    const double m = 0.5 * (static_cast<double>(l) + r);
-    peak = std::max(peak, static_cast<double>(std::max(std::fabs(l), std::fabs(r))));
-    sumsq += m * m;
-    const size_t p = std::min(points - 1, static_cast<size_t>(static_cast<double>(i) * points_per_frame));
-    if (opts.waveform) {
-      lp_high += a_high * (m - lp_high);
-      const double hi = m - lp_high;
-      wh[p] += hi * hi;
-      wn[p]++;
-    }
-    const double x = anti_alias.run(m);
-    if (++phase4 < kDecimation) continue;
-    phase4 = 0;
-    ++n12;
-    if (opts.waveform) {
-      lp_low += a_low12 * (x - lp_low);
-      const double mid = lp_high - lp_low;
-      wl[p] += kDecimation * lp_low * lp_low;
-      wm[p] += kDecimation * mid * mid;
-    }
-    if (opts.tempo) {
-      const double k = kick_lp.run(x);
-      const double md = mid_lp.run(mid_hp.run(x));
-      e_half[0] += x * x;
-      e_half[1] += k * k;
-      e_half[2] += md * md;
-      if (n12 % kEnvHop12 == 0) {
-        float rise[3];
-        for (int b = 0; b < 3; ++b) {
-          const double lg = std::log1p(1000.0 * kDecimation * (e_half[b] + e_prev[b]) / (2 * kEnvHop));
-          rise[b] = static_cast<float>(std::max(0.0, lg - log_prev[b]));
-          log_prev[b] = lg;
-          e_prev[b] = e_half[b];
-          e_half[b] = 0;
+  size_t p = 0;    // waveform point of frame i
+  double next_point = frames_per_point;
+  for (size_t i0 = 0; i0 < frames;) {
+    if (opts.cancel && opts.cancel->load()) break;
+    size_t len = frames - i0;
+    const int16_t* pcm = track.span(i0, &len);
+    if (!pcm || len == 0) break;
+    for (size_t j = 0; j < len; ++j) {
+      const size_t i = i0 + j;
+      const int li = pcm[2 * j], ri = pcm[2 * j + 1];
+      peak_i = std::max(peak_i, std::max(std::abs(li), std::abs(ri)));
+      const double m = (li + ri) * (0.5 / 32768.0);
+      sumsq += m * m;
+      while (p + 1 < points && static_cast<double>(i) >= next_point)
+        next_point = static_cast<double>(++p + 1) * frames_per_point;
+      if (opts.waveform) {
+        lp_high += a_high * (m - lp_high);
+        const double hi = m - lp_high;
+        wh[p] += hi * hi;
+        wn[p]++;
+      }
+      const double x = anti_alias.run(m);
+      if (++phase4 < kDecimation) continue;
+      phase4 = 0;
+      ++n12;
+      if (opts.waveform) {
+        lp_low += a_low12 * (x - lp_low);
+        const double mid = lp_high - lp_low;
+        wl[p] += kDecimation * lp_low * lp_low;
+        wm[p] += kDecimation * mid * mid;
+      }
+      if (opts.tempo) {
+        const double k = kick_lp.run(x);
+        const double md = mid_lp.run(mid_hp.run(x));
+        e_half[0] += x * x;
+        e_half[1] += k * k;
+        e_half[2] += md * md;
+        if (n12 % kEnvHop12 == 0) {
+          float rise[3];
+          for (int b = 0; b < 3; ++b) {
+            const double lg = std::log1p(1000.0 * kDecimation * (e_half[b] + e_prev[b]) / (2 * kEnvHop));
+            rise[b] = static_cast<float>(std::max(0.0, lg - log_prev[b]));
+            log_prev[b] = lg;
+            e_prev[b] = e_half[b];
+            e_half[b] = 0;
+          }
+          env.full.push_back(rise[0] + rise[1]);
+          env.low.push_back(rise[1]);
+          env.mid.push_back(rise[2]);
         }
-        env.full.push_back(rise[0] + rise[1]);
-        env.low.push_back(rise[1]);
-        env.mid.push_back(rise[2]);
+      }
+      if (fft) {
+        const double d = dec2.run(dec1.run(x));
+        key_odd = !key_odd;
+        if (key_odd) continue;
+        kbuf[kfill++] = static_cast<float>(d);
+        if (kfill == kKeyFft) {
+          for (int j = 0; j < kKeyFft; ++j) kin->data[j] = kbuf[j] * hann[j];
+          aubio_fft_do(fft, kin, kspec);
+          double frame_pc[12] = {}, total = 0;
+          for (int b = 1; b <= kKeyFft / 2; ++b) {
+            if (bin_pc[b] < 0) continue;
+            const double e = static_cast<double>(kspec->norm[b]);
+            frame_pc[bin_pc[b]] += e;
+            total += e;
+          }
+          if (total > 1e-9)
+            for (int c = 0; c < 12; ++c) chroma[c] += frame_pc[c] / total;
+          // hop 2048: the second half is the next frame's first
+          std::copy(kbuf.begin() + kKeyFft / 2, kbuf.end(), kbuf.begin());
+          kfill = kKeyFft / 2;
+        }
       }
     }
-    if (fft) {
-      const double d = dec2.run(dec1.run(x));
-      key_odd = !key_odd;
-      if (key_odd) continue;
-      kbuf[kfill++] = static_cast<float>(d);
-      if (kfill == kKeyFft) {
-        for (int j = 0; j < kKeyFft; ++j) kin->data[j] = kbuf[j] * hann[j];
-        aubio_fft_do(fft, kin, kspec);
-        double frame_pc[12] = {}, total = 0;
-        for (int b = 1; b <= kKeyFft / 2; ++b) {
-          if (bin_pc[b] < 0) continue;
-          const double e = static_cast<double>(kspec->norm[b]);
-          frame_pc[bin_pc[b]] += e;
-          total += e;
-        }
-        if (total > 1e-9)
-          for (int c = 0; c < 12; ++c) chroma[c] += frame_pc[c] / total;
-        // hop 2048: the second half is the next frame's first
-        std::copy(kbuf.begin() + kKeyFft / 2, kbuf.end(), kbuf.begin());
-        kfill = kKeyFft / 2;
-      }
-    }
+    i0 += len;
   }
-  res.peak = peak;
+  res.peak = peak_i / 32768.0;
   res.rms_db = 10.0 * std::log10(std::max(1e-12, sumsq / static_cast<double>(frames)));
 
   if (opts.tempo) {

@@ -6,6 +6,7 @@
 // there (a growing vector would briefly need twice the memory).
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -48,6 +49,19 @@ class Track {
     const int16_t* p = &chunks_[u >> kChunkShift][(u & kChunkMask) << 1];
     l = p[0] * (1.0f / 32768.0f);
     r = p[1] * (1.0f / 32768.0f);
+  }
+
+  // The stored frames from `start` on (interleaved 16-bit), as many as the chunk holding `start`
+  // has, at most *n (written back): whole-track loops read it without a lookup per frame.
+  // nullptr (and *n = 0) at or past the end.
+  const int16_t* span(size_t start, size_t* n) const {
+    if (start >= frames_) {
+      *n = 0;
+      return nullptr;
+    }
+    const size_t off = start & kChunkMask;
+    *n = std::min(*n, std::min(kChunkFrames - off, frames_ - start));
+    return &chunks_[start >> kChunkShift][off << 1];
   }
 
   // Copies frames [start, start+n) as float, zero outside the track.
