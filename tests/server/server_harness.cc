@@ -5,6 +5,7 @@
 #include <gst/webrtc/webrtc.h>
 #include <glib/gstdio.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -487,6 +488,39 @@ double Receiver::min_block_db(int track, double window_s, double block_s) {
     lowest = std::min(lowest, 10 * std::log10(sum / block + 1e-20));
   }
   return lowest;
+}
+
+double Receiver::median_block_db(int track, double window_s, double block_s) {
+  auto v = last(track, window_s);
+  size_t block = static_cast<size_t>(block_s * 48000);
+  std::vector<double> levels;
+  for (size_t at = 0; block && at + block <= v.size(); at += block) {
+    double sum = 0;
+    for (size_t i = at; i < at + block; i++) sum += static_cast<double>(v[i]) * v[i];
+    levels.push_back(10 * std::log10(sum / block + 1e-20));
+  }
+  if (levels.empty()) return -200;
+  std::nth_element(levels.begin(), levels.begin() + levels.size() / 2, levels.end());
+  return levels[levels.size() / 2];
+}
+
+std::string Receiver::describe(int track, double window_s) {
+  auto v = last(track, window_s);
+  size_t at = 0;
+  for (size_t i = 0; i < v.size(); i++)
+    if (std::fabs(v[i]) > std::fabs(v[at])) at = i;
+  char line[160];
+  std::snprintf(line, sizeof line, "%zu samples, peak %.4f %.1f ms before the end, total %zu; 50 ms blocks (dB):",
+                v.size(), v.empty() ? 0.0 : v[at], (v.size() - at) / 48.0, frames(track));
+  std::string out = line;
+  const size_t block = 2400;
+  for (size_t b = 0; b + block <= v.size(); b += block) {
+    double sum = 0;
+    for (size_t i = b; i < b + block; i++) sum += static_cast<double>(v[i]) * v[i];
+    std::snprintf(line, sizeof line, " %.0f", 10 * std::log10(sum / block + 1e-20));
+    out += line;
+  }
+  return out;
 }
 
 double Receiver::tone_db(int track, double freq, double window_s) {

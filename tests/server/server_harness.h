@@ -98,6 +98,10 @@ class Receiver {
   double tone_db(int track, double freq, double window_s = 0.5);
   // The quietest block (RMS dB) over the last window: a dropout or glitch shows as a dip.
   double min_block_db(int track, double window_s, double block_s = 0.01);
+  // The median of the blocks' RMS (dB) over the last window: what most of it sounds like.
+  double median_block_db(int track, double window_s, double block_s);
+  // For failure messages: the loudest sample of the window, how long ago it was, and the RMS of each 50 ms block.
+  std::string describe(int track, double window_s);
   bool connected() const { return connected_; }
   int tracks() const;
 
