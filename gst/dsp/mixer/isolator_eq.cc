@@ -3,6 +3,13 @@
 #include <algorithm>
 #include <cmath>
 
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#include <immintrin.h>
+#define DJU_EQ_HAVE_AVX2 1
+#else
+#define DJU_EQ_HAVE_AVX2 0
+#endif
+
 namespace dju {
 
 namespace {
@@ -16,6 +23,9 @@ constexpr uint32_t kXoRamp = 2400;           // 50 ms: crossover glides
 constexpr uint32_t kEqCrossfade = 1024;      // ~21 ms in and out of the bypass
 constexpr uint32_t kKnobRamp = 3072;         // 64 ms: the filter knob (a full-range jump sweeps, never snaps)
 constexpr uint32_t kFilterCrossfade = 480;   // 10 ms in and out of each filter stage
+
+constexpr I4 kLowLanes = {0, 0, 2, 2};   // [L1, L1] of each channel
+constexpr I4 kHighLanes = {1, 1, 3, 3};  // [H1, H1] of each channel
 
 uint32_t scaled(uint32_t samples_at_48k, double rate) {
   return std::max<uint32_t>(1, static_cast<uint32_t>(std::lround(samples_at_48k * rate / 48000.0)));
@@ -59,7 +69,7 @@ void IsolatorEq::set_crossovers(float low_mid_hz, float mid_high_hz) {
 void IsolatorEq::reset() {
   for (auto& g : gain_) g.snap();
   for (auto& x : log_xo_) x.snap();
-  for (auto& c : ch_) c = ChannelState{};
+  for (auto& ps : pairs_) ps = PairState{};
   const bool unity = gain_[0].current() == 1.0f && gain_[1].current() == 1.0f && gain_[2].current() == 1.0f;
   wet_.snap_to(unity ? 0.0f : 1.0f);
   in_path_ = !unity;
@@ -73,11 +83,34 @@ void IsolatorEq::update_coefs(bool force) {
     coef_xo_[x] = lf;
     const double hz = std::exp2(static_cast<double>(lf));
     for (int s = 0; s < 2; ++s) xo_[x][s].set(hz, kButterQ[s], rate_);
+    // Each crossover's LR8 halves are sections A, B, A, B of the Butterworth pair, the low-pass
+    // taken in lanes 0 and 2, the high-pass in lanes 1 and 3.
+    for (int t = 0; t < 4; ++t) {
+      const SvfCoefs& c = xo_[x][t & 1];
+      for (int lane = 0; lane < 4; ++lane) {
+        const int l = 4 * x + lane;
+        const bool hp = lane & 1;
+        co_.g[t][l] = c.g;
+        co_.a1[t][l] = c.a1;
+        co_.a2[t][l] = c.a2;
+        co_.a3[t][l] = c.a3;
+        co_.mx[t][l] = hp ? 1.0f : 0.0f;
+        co_.mb[t][l] = hp ? -c.k : 0.0f;
+        co_.ml[t][l] = hp ? -1.0f : 1.0f;
+      }
+    }
   }
 }
 
 void IsolatorEq::process(float* data, uint32_t frames) {
   while (frames > 0) {
+    // The usual case — in the path, nothing moving: the whole buffer in one pass at fixed gains.
+    if (in_path_ && !wet_.ramping() && wet_.current() == 1.0f && !gain_[0].ramping() && !gain_[1].ramping() &&
+        !gain_[2].ramping() && !log_xo_[0].ramping() && !log_xo_[1].ramping() &&
+        !(gain_[0].current() == 1.0f && gain_[1].current() == 1.0f && gain_[2].current() == 1.0f)) {
+      run_steady(data, frames, gain_[0].current(), gain_[1].current(), gain_[2].current());
+      return;
+    }
     const uint32_t n = std::min(frames, kBlock);
     process_block(data, n);
     data += static_cast<size_t>(n) * channels_;
@@ -101,7 +134,7 @@ void IsolatorEq::process_block(float* data, uint32_t n) {
     log_xo_[0].snap();
     log_xo_[1].snap();
     update_coefs(false);
-    for (auto& c : ch_) c = ChannelState{};
+    for (auto& ps : pairs_) ps = PairState{};
     in_path_ = true;
   }
   const bool moving = wet_.ramp_block(wet, n);
@@ -115,46 +148,166 @@ void IsolatorEq::process_block(float* data, uint32_t n) {
     log_xo_[1].ramp_block(nullptr, n);
     update_coefs(false);
   }
+  for (int c0 = 0; c0 < channels_; c0 += 2)
+    run_pair<true>(pairs_[c0 / 2], data, n, c0, std::min(c0 + 1, channels_ - 1), gl, gm, gh, wet);
+}
 
-  const SvfCoefs& a1 = xo_[0][0];
-  const SvfCoefs& b1 = xo_[0][1];
-  const SvfCoefs& a2 = xo_[1][0];
-  const SvfCoefs& b2 = xo_[1][1];
+// One frame of one channel pair, both crossovers in turn, four lanes at a time. kRamp: gl, gm, gh
+// and wet hold one value per frame; otherwise gl, gm, gh point to one value each and the EQ is
+// fully wet. A lone last channel (c1 == c0) runs in both halves of the vector (identical lanes,
+// the same result written twice).
+template <bool kRamp>
+void IsolatorEq::run_pair(PairState& ps, float* data, uint32_t frames, int c0, int c1, const float* gl,
+                          const float* gm, const float* gh, const float* wet) {
   const int nch = channels_;
-
-  // Frame by frame, all channels inside: the channels' filter chains are independent, so the CPU
-  // overlaps them (each chain alone is one long dependency).
-  for (uint32_t i = 0; i < n; ++i) {
-    float* p = data + static_cast<size_t>(i) * nch;
-    for (int c = 0; c < nch; ++c) {
-      ChannelState& s = ch_[c];
-      const float x = p[c];
-      // Split 1 (low | mid+high). The first section is shared by the low-pass and high-pass paths.
-      float band, low;
-      s.split1_first.tick(a1, x, band, low);
-      const float hp1 = x - a1.k * band - low;
-      float lp = s.split1_lp[0].lowpass(b1, low);
-      lp = s.split1_lp[1].lowpass(a1, lp);
-      lp = s.split1_lp[2].lowpass(b1, lp);
-      float rest = s.split1_hp[0].highpass(b1, hp1);
-      rest = s.split1_hp[1].highpass(a1, rest);
-      rest = s.split1_hp[2].highpass(b1, rest);
-      // Split 2 (mid | high).
-      s.split2_first.tick(a2, rest, band, low);
-      const float hp2 = rest - a2.k * band - low;
-      float mid = s.split2_lp[0].lowpass(b2, low);
-      mid = s.split2_lp[1].lowpass(a2, mid);
-      mid = s.split2_lp[2].lowpass(b2, mid);
-      float high = s.split2_hp[0].highpass(b2, hp2);
-      high = s.split2_hp[1].highpass(a2, high);
-      high = s.split2_hp[2].highpass(b2, high);
-      // The low band takes the all-pass of crossover 2 so that it stays in phase with mid + high.
-      float lo = s.low_allpass[0].allpass(a2, lp);
-      lo = s.low_allpass[1].allpass(b2, lo);
-
-      const float y = gl[i] * lo + gm[i] * mid + gh[i] * high;
-      p[c] = x + wet[i] * (y - x);
+  F4 s1[8], s2[8], a1[8], a2[8], a3[8], mx[8], mb[8], ml[8];
+  for (int t = 0; t < 8; ++t) {
+    const int tick = t & 3, half = (t >> 2) * 4;
+    s1[t] = load4(&ps.ic1[tick][half]);
+    s2[t] = load4(&ps.ic2[tick][half]);
+    a1[t] = load4(&co_.a1[tick][half]);
+    a2[t] = load4(&co_.a2[tick][half]);
+    a3[t] = load4(&co_.a3[tick][half]);
+    mx[t] = load4(&co_.mx[tick][half]);
+    mb[t] = load4(&co_.mb[tick][half]);
+    ml[t] = load4(&co_.ml[tick][half]);
+  }
+  F4 g_low = splat4(gl[0]);
+  F4 g_rest = F4{gm[0], gh[0], gm[0], gh[0]};
+  float* p = data;
+  for (uint32_t i = 0; i < frames; ++i, p += nch) {
+    const float xl = p[c0], xr = p[c1];
+    F4 u = F4{xl, xl, xr, xr};
+    for (int t = 0; t < 8; ++t) {
+      if (t == 4) {
+        // Between the crossovers the gains go in: lanes [gl·L1 + gm·H1, gl·L1 + gh·H1] per channel.
+        if (kRamp) {
+          g_low = splat4(gl[i]);
+          g_rest = F4{gm[i], gh[i], gm[i], gh[i]};
+        }
+        u = g_low * __builtin_shuffle(u, kLowLanes) + g_rest * __builtin_shuffle(u, kHighLanes);
+      }
+      // The SVF of svf.h (the state terms do not wait for the input).
+      const F4 v3 = u - s2[t];
+      const F4 v1 = a1[t] * s1[t] + a2[t] * v3;
+      const F4 v2 = (s2[t] + a2[t] * s1[t]) + a3[t] * v3;
+      s1[t] = v1 + v1 - s1[t];
+      s2[t] = v2 + v2 - s2[t];
+      u = mx[t] * u + mb[t] * v1 + ml[t] * v2;
     }
+    // Crossover 2's low-pass and high-pass lanes sum to the output.
+    float yl = u[0] + u[1], yr = u[2] + u[3];
+    if (kRamp) {
+      yl = xl + wet[i] * (yl - xl);
+      yr = xr + wet[i] * (yr - xr);
+    }
+    p[c1] = yr;
+    p[c0] = yl;
+  }
+  for (int t = 0; t < 8; ++t) {
+    const int tick = t & 3, half = (t >> 2) * 4;
+    store4(&ps.ic1[tick][half], s1[t]);
+    store4(&ps.ic2[tick][half], s2[t]);
+  }
+}
+
+#if DJU_EQ_HAVE_AVX2
+namespace {
+
+typedef float F8 __attribute__((vector_size(32)));
+
+// The steady case on CPUs with AVX2 and FMA, as a pipeline over frames: at iteration n, step s of
+// the eight works on frame n - s, so the four 8-lane ticks (lanes 0–3 step t, lanes 4–7 step t + 4)
+// are independent of each other and the CPU overlaps them; each takes its input from the tick
+// before it in the previous iteration. The first and last seven iterations of a call fill and
+// drain the pipeline (steps without a frame keep their state), so nothing is delayed across calls.
+__attribute__((target("avx2,fma"))) void steady_pair_avx2(const float (*cg)[8], const float (*ca1)[8],
+                                                           const float (*cmx)[8], const float (*cmb)[8],
+                                                           const float (*cml)[8], float (*ic1)[8],
+                                                           float (*ic2)[8], float* data, uint32_t frames, int nch,
+                                                           int c0, int c1, float gl, float gm, float gh) {
+  F8 s1[4], s2[4], g[4], a1[4], mx[4], mb[4], ml[4];
+  for (int t = 0; t < 4; ++t) {
+    s1[t] = _mm256_loadu_ps(ic1[t]);
+    s2[t] = _mm256_loadu_ps(ic2[t]);
+    g[t] = _mm256_loadu_ps(cg[t]);
+    a1[t] = _mm256_loadu_ps(ca1[t]);
+    mx[t] = _mm256_loadu_ps(cmx[t]);
+    mb[t] = _mm256_loadu_ps(cmb[t]);
+    ml[t] = _mm256_loadu_ps(cml[t]);
+  }
+  const __m128 g_low = _mm_set1_ps(gl);
+  const __m128 g_rest = _mm_setr_ps(gm, gh, gm, gh);
+  const F8 two = _mm256_set1_ps(2.0f);
+  F8 out[4] = {};  // each tick's output of the previous iteration
+  const int64_t n_frames = frames;
+  for (int64_t n = 0; n < n_frames + 7; ++n) {
+    // Tick 0 takes the new frame (lower) and crossover 2's input made from step 3's last output:
+    // the gains go in between the crossovers, [gl·L1 + gm·H1, gl·L1 + gh·H1] per channel.
+    __m128 x = _mm_setzero_ps();
+    if (n < n_frames) {
+      const float* p = data + static_cast<size_t>(n) * nch;
+      x = _mm_setr_ps(p[c0], p[c0], p[c1], p[c1]);
+    }
+    const __m128 lo = _mm256_castps256_ps128(out[3]);
+    const __m128 w = _mm_fmadd_ps(g_rest, _mm_shuffle_ps(lo, lo, _MM_SHUFFLE(3, 3, 1, 1)),
+                                  _mm_mul_ps(g_low, _mm_shuffle_ps(lo, lo, _MM_SHUFFLE(2, 2, 0, 0))));
+    const F8 in[4] = {_mm256_set_m128(w, x), out[0], out[1], out[2]};
+    const bool edge = n < 7 || n >= n_frames;
+    for (int t = 0; t < 4; ++t) {
+      const F8 u = in[t];
+      const F8 v1 = a1[t] * _mm256_fmadd_ps(g[t], u - s2[t], s1[t]);
+      const F8 v2 = _mm256_fmadd_ps(g[t], v1, s2[t]);
+      F8 n1 = _mm256_fmsub_ps(two, v1, s1[t]);
+      F8 n2 = _mm256_fmsub_ps(two, v2, s2[t]);
+      if (edge) {
+        // Only steps that have a frame (0 <= n - step < frames) move.
+        const int64_t f_lo = n - t, f_hi = n - t - 4;
+        const int lo_on = f_lo >= 0 && f_lo < n_frames ? -1 : 0;
+        const int hi_on = f_hi >= 0 && f_hi < n_frames ? -1 : 0;
+        const __m256 on = _mm256_castsi256_ps(_mm256_setr_epi32(lo_on, lo_on, lo_on, lo_on, hi_on, hi_on, hi_on, hi_on));
+        n1 = _mm256_blendv_ps(s1[t], n1, on);
+        n2 = _mm256_blendv_ps(s2[t], n2, on);
+      }
+      s1[t] = n1;
+      s2[t] = n2;
+      out[t] = _mm256_fmadd_ps(ml[t], v2, _mm256_fmadd_ps(mb[t], v1, mx[t] * u));
+    }
+    if (n >= 7) {
+      // Step 7 finished frame n - 7: crossover 2's low-pass and high-pass lanes sum to the output.
+      const __m128 hi = _mm256_extractf128_ps(out[3], 1);
+      const __m128 y = _mm_hadd_ps(hi, hi);
+      float* q = data + static_cast<size_t>(n - 7) * nch;
+      q[c1] = y[1];
+      q[c0] = y[0];
+    }
+  }
+  for (int t = 0; t < 4; ++t) {
+    _mm256_storeu_ps(ic1[t], s1[t]);
+    _mm256_storeu_ps(ic2[t], s2[t]);
+  }
+}
+
+bool cpu_has_avx2_fma() {
+  static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return yes;
+}
+
+}  // namespace
+#endif
+
+void IsolatorEq::run_steady(float* data, uint32_t frames, float gl, float gm, float gh) {
+  for (int c0 = 0; c0 < channels_; c0 += 2) {
+    const int c1 = std::min(c0 + 1, channels_ - 1);
+    PairState& ps = pairs_[c0 / 2];
+#if DJU_EQ_HAVE_AVX2
+    if (cpu_has_avx2_fma()) {
+      steady_pair_avx2(co_.g, co_.a1, co_.mx, co_.mb, co_.ml, ps.ic1, ps.ic2, data, frames, channels_, c0, c1, gl,
+                       gm, gh);
+      continue;
+    }
+#endif
+    run_pair<false>(ps, data, frames, c0, c1, &gl, &gm, &gh, nullptr);
   }
 }
 

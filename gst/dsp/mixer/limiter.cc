@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <utility>
 
 namespace dju {
@@ -13,6 +14,7 @@ void LookaheadLimiter::configure(double sample_rate, int channels, uint32_t wind
   // Per-frame recovery toward unity with time constant release_ms.
   decay_ = static_cast<float>(std::exp(-1.0 / (std::max(1.0f, release_ms) * 1e-3 * rate)));
   delay_.assign(static_cast<size_t>(window_) * channels_, 0.0f);
+  spare_.assign(delay_.size(), 0.0f);
   // The hold spans window_ + 1 frames: the peak frame leaves the delay line window_ frames after it
   // entered, and every envelope value averaged for it (the last window_) must have seen its r.
   dq_val_.assign(window_ + 1, 1.0f);
@@ -40,16 +42,28 @@ void LookaheadLimiter::process(float* data, uint32_t frames) {
   // Fast path, the usual case: nothing above the ceiling in this block and nothing being limited
   // (no reduction in the hold window, the release or the smoothing window). The gain is exactly 1:
   // the block only goes through the delay line.
-  float block_peak = 0.0f;
-  for (size_t i = 0; i < n; ++i) block_peak = std::max(block_peak, std::fabs(data[i]));
+  const float block_peak = peak_abs(data, n);
   const bool idle = env_red_ == 0.0f && red_nonzero_ == 0 && (dq_size_ == 0 || dq_val_[dq_head_] >= 1.0f);
   if (idle && block_peak <= ceiling_) {
     float* ring = delay_.data();
-    for (uint32_t f = 0; f < frames; ++f) {
-      float* frame = data + static_cast<size_t>(f) * nch;
-      float* slot = ring + static_cast<size_t>(delay_pos_) * nch;
-      for (int c = 0; c < nch; ++c) std::swap(frame[c], slot[c]);
-      if (++delay_pos_ == window_) delay_pos_ = 0;
+    if (frames >= window_) {
+      // Whole-block delay: the ring (oldest first) comes out, then the head of the block; the
+      // block's last window_ frames become the ring.
+      const size_t w = static_cast<size_t>(window_) * nch;
+      const size_t older = static_cast<size_t>(window_ - delay_pos_) * nch;  // ring[pos..W)
+      std::memcpy(spare_.data(), data + (n - w), w * sizeof(float));
+      std::memmove(data + w, data, (n - w) * sizeof(float));
+      std::memcpy(data, ring + (w - older), older * sizeof(float));
+      std::memcpy(data + older, ring, (w - older) * sizeof(float));
+      delay_.swap(spare_);
+      delay_pos_ = 0;
+    } else {
+      for (uint32_t f = 0; f < frames; ++f) {
+        float* frame = data + static_cast<size_t>(f) * nch;
+        float* slot = ring + static_cast<size_t>(delay_pos_) * nch;
+        for (int c = 0; c < nch; ++c) std::swap(frame[c], slot[c]);
+        if (++delay_pos_ == window_) delay_pos_ = 0;
+      }
     }
     // The hold window now holds only unity: one entry stands for all of it.
     t_ += frames;
