@@ -45,26 +45,7 @@ void LookaheadLimiter::process(float* data, uint32_t frames) {
   const float block_peak = peak_abs(data, n);
   const bool idle = env_red_ == 0.0f && red_nonzero_ == 0 && (dq_size_ == 0 || dq_val_[dq_head_] >= 1.0f);
   if (idle && block_peak <= ceiling_) {
-    float* ring = delay_.data();
-    if (frames >= window_) {
-      // Whole-block delay: the ring (oldest first) comes out, then the head of the block; the
-      // block's last window_ frames become the ring.
-      const size_t w = static_cast<size_t>(window_) * nch;
-      const size_t older = static_cast<size_t>(window_ - delay_pos_) * nch;  // ring[pos..W)
-      std::memcpy(spare_.data(), data + (n - w), w * sizeof(float));
-      std::memmove(data + w, data, (n - w) * sizeof(float));
-      std::memcpy(data, ring + (w - older), older * sizeof(float));
-      std::memcpy(data + older, ring, (w - older) * sizeof(float));
-      delay_.swap(spare_);
-      delay_pos_ = 0;
-    } else {
-      for (uint32_t f = 0; f < frames; ++f) {
-        float* frame = data + static_cast<size_t>(f) * nch;
-        float* slot = ring + static_cast<size_t>(delay_pos_) * nch;
-        for (int c = 0; c < nch; ++c) std::swap(frame[c], slot[c]);
-        if (++delay_pos_ == window_) delay_pos_ = 0;
-      }
-    }
+    delay(data, frames);
     // The hold window now holds only unity: one entry stands for all of it.
     t_ += frames;
     dq_head_ = 0;
@@ -79,13 +60,28 @@ void LookaheadLimiter::process(float* data, uint32_t frames) {
 }
 
 void LookaheadLimiter::process_frames(float* data, uint32_t frames) {
+  // In chunks: first the gain of every frame (the envelope is serial, one frame after another),
+  // then the delay line and the gains applied to the whole chunk at once.
+  while (frames > 0) {
+    const uint32_t n = std::min<uint32_t>(frames, kChunk);
+    envelope(data, n);
+    apply(data, n);
+    data += static_cast<size_t>(n) * channels_;
+    frames -= n;
+  }
+}
+
+void LookaheadLimiter::envelope(const float* data, uint32_t frames) {
   const int nch = channels_;
   const float ceil = ceiling_;
   const double inv_w = 1.0 / window_;
   const uint32_t cap = window_ + 1;
+  float* dq_val = dq_val_.data();
+  uint64_t* dq_idx = dq_idx_.data();
+  float* red_ring = red_.data();
+  float min_gain = min_gain_;
   for (uint32_t f = 0; f < frames; ++f) {
-    float* frame = data + static_cast<size_t>(f) * nch;
-    float* slot = delay_.data() + static_cast<size_t>(delay_pos_) * nch;
+    const float* frame = data + static_cast<size_t>(f) * nch;
 
     // 1. Required gain for the incoming frame.
     float peak = 0.0f;
@@ -96,19 +92,19 @@ void LookaheadLimiter::process_frames(float* data, uint32_t frames) {
     while (dq_size_ > 0) {
       uint32_t back = dq_head_ + dq_size_ - 1;
       if (back >= cap) back -= cap;
-      if (dq_val_[back] >= r) --dq_size_;
+      if (dq_val[back] >= r) --dq_size_;
       else break;
     }
     uint32_t pos = dq_head_ + dq_size_;
     if (pos >= cap) pos -= cap;
-    dq_val_[pos] = r;
-    dq_idx_[pos] = t_;
+    dq_val[pos] = r;
+    dq_idx[pos] = t_;
     ++dq_size_;
-    if (dq_idx_[dq_head_] + cap <= t_) {
+    if (dq_idx[dq_head_] + cap <= t_) {
       if (++dq_head_ == cap) dq_head_ = 0;
       --dq_size_;
     }
-    const float held = dq_val_[dq_head_];
+    const float held = dq_val[dq_head_];
 
     // 3. Release, tracked as the reduction (1 - e) so float precision near unity does not stall it.
     float red = env_red_ * decay_;
@@ -117,24 +113,66 @@ void LookaheadLimiter::process_frames(float* data, uint32_t frames) {
 
     // 4. Moving mean of the reduction; exactly zero when the window holds none.
     const float red_in = env_red_;
-    const float red_out = red_[red_pos_];
-    red_[red_pos_] = red_in;
+    const float red_out = red_ring[red_pos_];
+    red_ring[red_pos_] = red_in;
     if (++red_pos_ == window_) red_pos_ = 0;
     red_sum_ += static_cast<double>(red_in) - red_out;
     red_nonzero_ += (red_in != 0.0f) - (red_out != 0.0f);
     if (red_nonzero_ == 0) red_sum_ = 0.0;
     const float gain = red_nonzero_ ? static_cast<float>(1.0 - red_sum_ * inv_w) : 1.0f;
-    if (gain < min_gain_) min_gain_ = gain;
-
-    // Swap the incoming frame with the one leaving the delay line, applying the gain.
-    for (int c = 0; c < nch; ++c) {
-      const float delayed = slot[c];
-      slot[c] = frame[c];
-      float y = gain == 1.0f ? delayed : delayed * gain;
-      frame[c] = std::clamp(y, -ceil, ceil);
-    }
-    if (++delay_pos_ == window_) delay_pos_ = 0;
+    min_gain = std::min(min_gain, gain);
+    gains_[f] = gain;
     ++t_;
+  }
+  min_gain_ = min_gain;
+}
+
+void LookaheadLimiter::apply(float* data, uint32_t frames) {
+  // The frames leave the delay line, each scaled by its gain (a gain of exactly 1 leaves it
+  // bit-exact) and clamped to the ceiling, which only catches float rounding.
+  delay(data, frames);
+  const int nch = channels_;
+  const float ceil = ceiling_;
+  const F4 hi = splat4(ceil), lo = splat4(-ceil);
+  uint32_t f = 0;
+  if (nch == 2) {
+    for (; f + 2 <= frames; f += 2) {
+      float* p = data + 2 * static_cast<size_t>(f);
+      const F4 g = F4{gains_[f], gains_[f], gains_[f + 1], gains_[f + 1]};
+      F4 y = load4(p) * g;
+      y = y > hi ? hi : y;
+      y = y < lo ? lo : y;
+      store4(p, y);
+    }
+  }
+  for (; f < frames; ++f) {
+    float* p = data + static_cast<size_t>(f) * nch;
+    for (int c = 0; c < nch; ++c) p[c] = std::clamp(p[c] * gains_[f], -ceil, ceil);
+  }
+}
+
+void LookaheadLimiter::delay(float* data, uint32_t frames) {
+  const int nch = channels_;
+  float* ring = delay_.data();
+  if (frames >= window_) {
+    // Whole-block delay: the ring (oldest first) comes out, then the head of the block; the
+    // block's last window_ frames become the ring.
+    const size_t n = static_cast<size_t>(frames) * nch;
+    const size_t w = static_cast<size_t>(window_) * nch;
+    const size_t older = static_cast<size_t>(window_ - delay_pos_) * nch;  // ring[pos..W)
+    std::memcpy(spare_.data(), data + (n - w), w * sizeof(float));
+    std::memmove(data + w, data, (n - w) * sizeof(float));
+    std::memcpy(data, ring + (w - older), older * sizeof(float));
+    std::memcpy(data + older, ring, (w - older) * sizeof(float));
+    delay_.swap(spare_);
+    delay_pos_ = 0;
+    return;
+  }
+  for (uint32_t f = 0; f < frames; ++f) {
+    float* frame = data + static_cast<size_t>(f) * nch;
+    float* slot = ring + static_cast<size_t>(delay_pos_) * nch;
+    for (int c = 0; c < nch; ++c) std::swap(frame[c], slot[c]);
+    if (++delay_pos_ == window_) delay_pos_ = 0;
   }
 }
 

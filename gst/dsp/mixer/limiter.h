@@ -40,7 +40,11 @@ class LookaheadLimiter {
   }
 
  private:
+  static constexpr uint32_t kChunk = 256;
   void process_frames(float* data, uint32_t frames);
+  void envelope(const float* data, uint32_t frames);  // gains_ of the next frames, in order
+  void apply(float* data, uint32_t frames);           // delay line, gains_, clamp
+  void delay(float* data, uint32_t frames);           // the delay line alone
 
   int channels_ = 2;
   uint32_t window_ = 96;
@@ -62,6 +66,7 @@ class LookaheadLimiter {
   double red_sum_ = 0.0;
   uint32_t red_nonzero_ = 0;
   float min_gain_ = 1.0f;
+  float gains_[kChunk];
 };
 
 // Peak and RMS of a stream, accumulated on the audio thread and taken by the element when it posts.
