@@ -90,13 +90,12 @@ void IsolatorEq::update_coefs(bool force) {
       for (int lane = 0; lane < 4; ++lane) {
         const int l = 4 * x + lane;
         const bool hp = lane & 1;
-        co_.g[t][l] = c.g;
-        co_.a1[t][l] = c.a1;
-        co_.a2[t][l] = c.a2;
-        co_.a3[t][l] = c.a3;
-        co_.mx[t][l] = hp ? 1.0f : 0.0f;
-        co_.mb[t][l] = hp ? -c.k : 0.0f;
-        co_.ml[t][l] = hp ? -1.0f : 1.0f;
+        co_.m3[t][l] = hp ? c.a1 : c.a3;
+        co_.q1[t][l] = hp ? -(c.k * c.a1 + c.a2) : c.a2;
+        co_.q2[t][l] = hp ? 0.0f : 1.0f;
+        co_.c1[t][l] = 2.0f * c.a1 - 1.0f;
+        co_.d[t][l] = 2.0f * c.a2;
+        co_.e[t][l] = 2.0f * c.a3;
       }
     }
   }
@@ -160,17 +159,17 @@ template <bool kRamp>
 void IsolatorEq::run_pair(PairState& ps, float* data, uint32_t frames, int c0, int c1, const float* gl,
                           const float* gm, const float* gh, const float* wet) {
   const int nch = channels_;
-  F4 s1[8], s2[8], a1[8], a2[8], a3[8], mx[8], mb[8], ml[8];
+  F4 s1[8], s2[8], m3[8], q1[8], q2[8], k1[8], d[8], e[8];
   for (int t = 0; t < 8; ++t) {
     const int tick = t & 3, half = (t >> 2) * 4;
     s1[t] = load4(&ps.ic1[tick][half]);
     s2[t] = load4(&ps.ic2[tick][half]);
-    a1[t] = load4(&co_.a1[tick][half]);
-    a2[t] = load4(&co_.a2[tick][half]);
-    a3[t] = load4(&co_.a3[tick][half]);
-    mx[t] = load4(&co_.mx[tick][half]);
-    mb[t] = load4(&co_.mb[tick][half]);
-    ml[t] = load4(&co_.ml[tick][half]);
+    m3[t] = load4(&co_.m3[tick][half]);
+    q1[t] = load4(&co_.q1[tick][half]);
+    q2[t] = load4(&co_.q2[tick][half]);
+    k1[t] = load4(&co_.c1[tick][half]);
+    d[t] = load4(&co_.d[tick][half]);
+    e[t] = load4(&co_.e[tick][half]);
   }
   F4 g_low = splat4(gl[0]);
   F4 g_rest = F4{gm[0], gh[0], gm[0], gh[0]};
@@ -187,13 +186,11 @@ void IsolatorEq::run_pair(PairState& ps, float* data, uint32_t frames, int c0, i
         }
         u = g_low * __builtin_shuffle(u, kLowLanes) + g_rest * __builtin_shuffle(u, kHighLanes);
       }
-      // The SVF of svf.h (the state terms do not wait for the input).
       const F4 v3 = u - s2[t];
-      const F4 v1 = a1[t] * s1[t] + a2[t] * v3;
-      const F4 v2 = (s2[t] + a2[t] * s1[t]) + a3[t] * v3;
-      s1[t] = v1 + v1 - s1[t];
-      s2[t] = v2 + v2 - s2[t];
-      u = mx[t] * u + mb[t] * v1 + ml[t] * v2;
+      u = m3[t] * v3 + (q1[t] * s1[t] + q2[t] * s2[t]);
+      const F4 n1 = k1[t] * s1[t] + d[t] * v3;
+      s2[t] = (d[t] * s1[t] + s2[t]) + e[t] * v3;
+      s1[t] = n1;
     }
     // Crossover 2's low-pass and high-pass lanes sum to the output.
     float yl = u[0] + u[1], yr = u[2] + u[3];
@@ -221,24 +218,25 @@ typedef float F8 __attribute__((vector_size(32)));
 // are independent of each other and the CPU overlaps them; each takes its input from the tick
 // before it in the previous iteration. The first and last seven iterations of a call fill and
 // drain the pipeline (steps without a frame keep their state), so nothing is delayed across calls.
-__attribute__((target("avx2,fma"))) void steady_pair_avx2(const float (*cg)[8], const float (*ca1)[8],
-                                                           const float (*cmx)[8], const float (*cmb)[8],
-                                                           const float (*cml)[8], float (*ic1)[8],
-                                                           float (*ic2)[8], float* data, uint32_t frames, int nch,
-                                                           int c0, int c1, float gl, float gm, float gh) {
-  F8 s1[4], s2[4], g[4], a1[4], mx[4], mb[4], ml[4];
+__attribute__((target("avx2,fma"))) void steady_pair_avx2(const float (*cm3)[8], const float (*cq1)[8],
+                                                           const float (*cq2)[8], const float (*cc1)[8],
+                                                           const float (*cd)[8], const float (*ce)[8],
+                                                           float (*ic1)[8], float (*ic2)[8], float* data,
+                                                           uint32_t frames, int nch, int c0, int c1, float gl,
+                                                           float gm, float gh) {
+  F8 s1[4], s2[4], m3[4], q1[4], q2[4], k1[4], d[4], e[4];
   for (int t = 0; t < 4; ++t) {
     s1[t] = _mm256_loadu_ps(ic1[t]);
     s2[t] = _mm256_loadu_ps(ic2[t]);
-    g[t] = _mm256_loadu_ps(cg[t]);
-    a1[t] = _mm256_loadu_ps(ca1[t]);
-    mx[t] = _mm256_loadu_ps(cmx[t]);
-    mb[t] = _mm256_loadu_ps(cmb[t]);
-    ml[t] = _mm256_loadu_ps(cml[t]);
+    m3[t] = _mm256_loadu_ps(cm3[t]);
+    q1[t] = _mm256_loadu_ps(cq1[t]);
+    q2[t] = _mm256_loadu_ps(cq2[t]);
+    k1[t] = _mm256_loadu_ps(cc1[t]);
+    d[t] = _mm256_loadu_ps(cd[t]);
+    e[t] = _mm256_loadu_ps(ce[t]);
   }
   const __m128 g_low = _mm_set1_ps(gl);
   const __m128 g_rest = _mm_setr_ps(gm, gh, gm, gh);
-  const F8 two = _mm256_set1_ps(2.0f);
   F8 out[4] = {};  // each tick's output of the previous iteration
   const int64_t n_frames = frames;
   for (int64_t n = 0; n < n_frames + 7; ++n) {
@@ -255,11 +253,10 @@ __attribute__((target("avx2,fma"))) void steady_pair_avx2(const float (*cg)[8], 
     const F8 in[4] = {_mm256_set_m128(w, x), out[0], out[1], out[2]};
     const bool edge = n < 7 || n >= n_frames;
     for (int t = 0; t < 4; ++t) {
-      const F8 u = in[t];
-      const F8 v1 = a1[t] * _mm256_fmadd_ps(g[t], u - s2[t], s1[t]);
-      const F8 v2 = _mm256_fmadd_ps(g[t], v1, s2[t]);
-      F8 n1 = _mm256_fmsub_ps(two, v1, s1[t]);
-      F8 n2 = _mm256_fmsub_ps(two, v2, s2[t]);
+      const F8 v3 = in[t] - s2[t];
+      const F8 y = _mm256_fmadd_ps(m3[t], v3, _mm256_fmadd_ps(q1[t], s1[t], q2[t] * s2[t]));
+      F8 n1 = _mm256_fmadd_ps(d[t], v3, k1[t] * s1[t]);
+      F8 n2 = _mm256_fmadd_ps(e[t], v3, _mm256_fmadd_ps(d[t], s1[t], s2[t]));
       if (edge) {
         // Only steps that have a frame (0 <= n - step < frames) move.
         const int64_t f_lo = n - t, f_hi = n - t - 4;
@@ -271,7 +268,7 @@ __attribute__((target("avx2,fma"))) void steady_pair_avx2(const float (*cg)[8], 
       }
       s1[t] = n1;
       s2[t] = n2;
-      out[t] = _mm256_fmadd_ps(ml[t], v2, _mm256_fmadd_ps(mb[t], v1, mx[t] * u));
+      out[t] = y;
     }
     if (n >= 7) {
       // Step 7 finished frame n - 7: crossover 2's low-pass and high-pass lanes sum to the output.
@@ -302,8 +299,8 @@ void IsolatorEq::run_steady(float* data, uint32_t frames, float gl, float gm, fl
     PairState& ps = pairs_[c0 / 2];
 #if DJU_EQ_HAVE_AVX2
     if (cpu_has_avx2_fma()) {
-      steady_pair_avx2(co_.g, co_.a1, co_.mx, co_.mb, co_.ml, ps.ic1, ps.ic2, data, frames, channels_, c0, c1, gl,
-                       gm, gh);
+      steady_pair_avx2(co_.m3, co_.q1, co_.q2, co_.c1, co_.d, co_.e, ps.ic1, ps.ic2, data, frames, channels_, c0, c1,
+                       gl, gm, gh);
       continue;
     }
 #endif

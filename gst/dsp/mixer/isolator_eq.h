@@ -64,16 +64,18 @@ class IsolatorEq {
  private:
   // The eight SVF steps of a channel pair, as four "ticks" of eight lanes: lanes 0–3 are step t
   // (crossover 1: [left low-pass, left high-pass, right low-pass, right high-pass]) and lanes 4–7
-  // step t + 4 (crossover 2, the same lane roles). Per lane the section's g, a1, a2, a3 (svf.h) and
-  // the output it takes: mx·input + mb·band + ml·low (low-pass: 0, 0, 1; high-pass: 1, -k, -1).
+  // step t + 4 (crossover 2, the same lane roles). Each step is the SVF of svf.h written in state
+  // form, so the output waits for the input through two operations only: with v3 = x - ic2,
+  //   out = m3·v3 + q1·ic1 + q2·ic2,  ic1' = c1·ic1 + d·v3,  ic2' = d·ic1 + ic2 + e·v3
+  // (c1 = 2a1 - 1, d = 2a2, e = 2a3; low-pass lanes m3 = a3, q1 = a2, q2 = 1; high-pass lanes
+  // m3 = a1, q1 = -(k·a1 + a2), q2 = 0).
   struct Coefs {
-    alignas(32) float g[4][8];
-    alignas(32) float a1[4][8];
-    alignas(32) float a2[4][8];
-    alignas(32) float a3[4][8];
-    alignas(32) float mx[4][8];
-    alignas(32) float mb[4][8];
-    alignas(32) float ml[4][8];
+    alignas(32) float m3[4][8];
+    alignas(32) float q1[4][8];
+    alignas(32) float q2[4][8];
+    alignas(32) float c1[4][8];
+    alignas(32) float d[4][8];
+    alignas(32) float e[4][8];
   };
   struct PairState {
     alignas(32) float ic1[4][8];
