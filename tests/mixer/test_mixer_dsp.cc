@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "common/units.h"
@@ -118,6 +119,13 @@ struct ReferenceIsolator {
 TEST(IsolatorEq, MatchesThePlainFilterTreeAtAnyBlockSizeAndChannelCount) {
   // The EQ computes the same response in a rearranged, vectorised form (and, where the CPU has it,
   // pipelined over frames): it must agree with the plain tree for any buffer size and channel count.
+  // Every kernel this CPU can run (the portable one always) is checked.
+  using K = dju::IsolatorEq::Kernel;
+  int kernels_run = 0;
+  for (K kernel : {K::Portable, K::Avx2, K::Avx512}) {
+    if (!dju::IsolatorEq::force_kernel(kernel)) continue;
+    ++kernels_run;
+    SCOPED_TRACE("kernel " + std::to_string(static_cast<int>(kernel)));
   std::mt19937 rng(7);
   std::uniform_real_distribution<float> d(-0.5f, 0.5f);
   for (int nch : {1, 2, 3, 4}) {
@@ -148,6 +156,9 @@ TEST(IsolatorEq, MatchesThePlainFilterTreeAtAnyBlockSizeAndChannelCount) {
       }
     }
   }
+  }
+  dju::IsolatorEq::force_kernel(K::Auto);
+  EXPECT_GE(kernels_run, 1);
 }
 
 TEST(OneKnobFilter, CentreIsBitExactAndEndsFilter) {

@@ -1,6 +1,7 @@
 #include "mixer/isolator_eq.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
@@ -26,6 +27,23 @@ constexpr uint32_t kFilterCrossfade = 480;   // 10 ms in and out of each filter 
 
 constexpr I4 kLowLanes = {0, 0, 2, 2};   // [L1, L1] of each channel
 constexpr I4 kHighLanes = {1, 1, 3, 3};  // [H1, H1] of each channel
+
+// What a steady kernel needs: the coefficients and state of one channel pair (see Coefs and
+// PairState in the header), the buffer and the band gains.
+struct KernelArgs {
+  const float (*m3)[8];
+  const float (*q1)[8];
+  const float (*q2)[8];
+  const float (*k1)[8];  // Coefs::c1
+  const float (*d)[8];
+  const float (*e)[8];
+  float (*ic1)[8];
+  float (*ic2)[8];
+  float* data;
+  uint32_t frames;
+  int nch, c0, c1;
+  float gl, gm, gh;
+};
 
 uint32_t scaled(uint32_t samples_at_48k, double rate) {
   return std::max<uint32_t>(1, static_cast<uint32_t>(std::lround(samples_at_48k * rate / 48000.0)));
@@ -212,33 +230,31 @@ void IsolatorEq::run_pair(PairState& ps, float* data, uint32_t frames, int c0, i
 namespace {
 
 typedef float F8 __attribute__((vector_size(32)));
+typedef float F16 __attribute__((vector_size(64)));
 
 // The steady case on CPUs with AVX2 and FMA, as a pipeline over frames: at iteration n, step s of
 // the eight works on frame n - s, so the four 8-lane ticks (lanes 0–3 step t, lanes 4–7 step t + 4)
 // are independent of each other and the CPU overlaps them; each takes its input from the tick
 // before it in the previous iteration. The first and last seven iterations of a call fill and
 // drain the pipeline (steps without a frame keep their state), so nothing is delayed across calls.
-__attribute__((target("avx2,fma"))) void steady_pair_avx2(const float (*cm3)[8], const float (*cq1)[8],
-                                                           const float (*cq2)[8], const float (*cc1)[8],
-                                                           const float (*cd)[8], const float (*ce)[8],
-                                                           float (*ic1)[8], float (*ic2)[8], float* data,
-                                                           uint32_t frames, int nch, int c0, int c1, float gl,
-                                                           float gm, float gh) {
+__attribute__((target("avx2,fma"))) void steady_pair_avx2(const KernelArgs& k) {
   F8 s1[4], s2[4], m3[4], q1[4], q2[4], k1[4], d[4], e[4];
   for (int t = 0; t < 4; ++t) {
-    s1[t] = _mm256_loadu_ps(ic1[t]);
-    s2[t] = _mm256_loadu_ps(ic2[t]);
-    m3[t] = _mm256_loadu_ps(cm3[t]);
-    q1[t] = _mm256_loadu_ps(cq1[t]);
-    q2[t] = _mm256_loadu_ps(cq2[t]);
-    k1[t] = _mm256_loadu_ps(cc1[t]);
-    d[t] = _mm256_loadu_ps(cd[t]);
-    e[t] = _mm256_loadu_ps(ce[t]);
+    s1[t] = _mm256_loadu_ps(k.ic1[t]);
+    s2[t] = _mm256_loadu_ps(k.ic2[t]);
+    m3[t] = _mm256_loadu_ps(k.m3[t]);
+    q1[t] = _mm256_loadu_ps(k.q1[t]);
+    q2[t] = _mm256_loadu_ps(k.q2[t]);
+    k1[t] = _mm256_loadu_ps(k.k1[t]);
+    d[t] = _mm256_loadu_ps(k.d[t]);
+    e[t] = _mm256_loadu_ps(k.e[t]);
   }
-  const __m128 g_low = _mm_set1_ps(gl);
-  const __m128 g_rest = _mm_setr_ps(gm, gh, gm, gh);
+  const __m128 g_low = _mm_set1_ps(k.gl);
+  const __m128 g_rest = _mm_setr_ps(k.gm, k.gh, k.gm, k.gh);
+  float* const data = k.data;
+  const int nch = k.nch, c0 = k.c0, c1 = k.c1;
   F8 out[4] = {};  // each tick's output of the previous iteration
-  const int64_t n_frames = frames;
+  const int64_t n_frames = k.frames;
   for (int64_t n = 0; n < n_frames + 7; ++n) {
     // Tick 0 takes the new frame (lower) and crossover 2's input made from step 3's last output:
     // the gains go in between the crossovers, [gl·L1 + gm·H1, gl·L1 + gh·H1] per channel.
@@ -280,33 +296,166 @@ __attribute__((target("avx2,fma"))) void steady_pair_avx2(const float (*cm3)[8],
     }
   }
   for (int t = 0; t < 4; ++t) {
-    _mm256_storeu_ps(ic1[t], s1[t]);
-    _mm256_storeu_ps(ic2[t], s2[t]);
+    _mm256_storeu_ps(k.ic1[t], s1[t]);
+    _mm256_storeu_ps(k.ic2[t], s2[t]);
   }
 }
 
-bool cpu_has_avx2_fma() {
-  static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  return yes;
+// The same pipeline with AVX-512: crossover 1's four steps in one 16-lane vector (quarter t = step
+// t), crossover 2's in another; each iteration shifts every vector up by a quarter, so step t takes
+// step t - 1's output of the previous iteration. (The all-lanes masked forms of the intrinsics
+// avoid GCC 12's false uninitialised warnings in the unmasked ones.)
+__attribute__((target("avx512f,avx512dq,avx512vl,fma"))) void steady_pair_avx512(const KernelArgs& k) {
+  alignas(64) float tmp[16];
+  auto gather = [&tmp](const float (*src)[8], int half) {
+    for (int t = 0; t < 4; ++t)
+      for (int l = 0; l < 4; ++l) tmp[4 * t + l] = src[t][half + l];
+  };
+#define DJU_LOAD16(var, src, half) \
+  gather(src, half);               \
+  const F16 var = _mm512_load_ps(tmp);
+  DJU_LOAD16(m3a, k.m3, 0)
+  DJU_LOAD16(m3b, k.m3, 4)
+  DJU_LOAD16(q1a, k.q1, 0)
+  DJU_LOAD16(q1b, k.q1, 4)
+  DJU_LOAD16(q2a, k.q2, 0)
+  DJU_LOAD16(q2b, k.q2, 4)
+  DJU_LOAD16(c1a, k.k1, 0)
+  DJU_LOAD16(c1b, k.k1, 4)
+  DJU_LOAD16(da, k.d, 0)
+  DJU_LOAD16(db, k.d, 4)
+  DJU_LOAD16(ea, k.e, 0)
+  DJU_LOAD16(eb, k.e, 4)
+#undef DJU_LOAD16
+  gather(k.ic1, 0);
+  F16 s1a = _mm512_load_ps(tmp);
+  gather(k.ic1, 4);
+  F16 s1b = _mm512_load_ps(tmp);
+  gather(k.ic2, 0);
+  F16 s2a = _mm512_load_ps(tmp);
+  gather(k.ic2, 4);
+  F16 s2b = _mm512_load_ps(tmp);
+
+  const __m128 g_low = _mm_set1_ps(k.gl);
+  const __m128 g_rest = _mm_setr_ps(k.gm, k.gh, k.gm, k.gh);
+  float* const data = k.data;
+  const int nch = k.nch, c0 = k.c0, c1 = k.c1;
+  const int64_t n_frames = k.frames;
+  F16 outa = _mm512_setzero_ps(), outb = _mm512_setzero_ps();
+  for (int64_t n = 0; n < n_frames + 7; ++n) {
+    __m128 x = _mm_setzero_ps();
+    if (n < n_frames) {
+      const float* p = data + static_cast<size_t>(n) * nch;
+      x = _mm_setr_ps(p[c0], p[c0], p[c1], p[c1]);
+    }
+    // Between the crossovers the gains go in: [gl·L1 + gm·H1, gl·L1 + gh·H1] per channel.
+    const __m128 lo = _mm512_maskz_extractf32x4_ps(0xF, outa, 3);
+    const __m128 w = _mm_fmadd_ps(g_rest, _mm_shuffle_ps(lo, lo, _MM_SHUFFLE(3, 3, 1, 1)),
+                                  _mm_mul_ps(g_low, _mm_shuffle_ps(lo, lo, _MM_SHUFFLE(2, 2, 0, 0))));
+    const F16 ina = _mm512_castsi512_ps(_mm512_maskz_alignr_epi32(0xFFFF, _mm512_castps_si512(outa),
+                                                            _mm512_castps_si512(_mm512_maskz_broadcast_f32x4(0xFFFF, x)), 12));
+    const F16 inb = _mm512_castsi512_ps(_mm512_maskz_alignr_epi32(0xFFFF, _mm512_castps_si512(outb),
+                                                            _mm512_castps_si512(_mm512_maskz_broadcast_f32x4(0xFFFF, w)), 12));
+    const F16 v3a = ina - s2a, v3b = inb - s2b;
+    outa = _mm512_fmadd_ps(m3a, v3a, _mm512_fmadd_ps(q1a, s1a, q2a * s2a));
+    outb = _mm512_fmadd_ps(m3b, v3b, _mm512_fmadd_ps(q1b, s1b, q2b * s2b));
+    const F16 n1a = _mm512_fmadd_ps(da, v3a, c1a * s1a), n1b = _mm512_fmadd_ps(db, v3b, c1b * s1b);
+    const F16 n2a = _mm512_fmadd_ps(ea, v3a, _mm512_fmadd_ps(da, s1a, s2a));
+    const F16 n2b = _mm512_fmadd_ps(eb, v3b, _mm512_fmadd_ps(db, s1b, s2b));
+    if (n < 7 || n >= n_frames) {
+      // Only steps that have a frame (0 <= n - step < frames) move.
+      unsigned ma = 0, mb = 0;
+      for (int t = 0; t < 4; ++t) {
+        if (n - t >= 0 && n - t < n_frames) ma |= 0xFu << (4 * t);
+        if (n - 4 - t >= 0 && n - 4 - t < n_frames) mb |= 0xFu << (4 * t);
+      }
+      s1a = _mm512_mask_mov_ps(s1a, static_cast<__mmask16>(ma), n1a);
+      s2a = _mm512_mask_mov_ps(s2a, static_cast<__mmask16>(ma), n2a);
+      s1b = _mm512_mask_mov_ps(s1b, static_cast<__mmask16>(mb), n1b);
+      s2b = _mm512_mask_mov_ps(s2b, static_cast<__mmask16>(mb), n2b);
+    } else {
+      s1a = n1a;
+      s2a = n2a;
+      s1b = n1b;
+      s2b = n2b;
+    }
+    if (n >= 7) {
+      // Step 7 finished frame n - 7: crossover 2's low-pass and high-pass lanes sum to the output.
+      const __m128 hi = _mm512_maskz_extractf32x4_ps(0xF, outb, 3);
+      const __m128 y = _mm_hadd_ps(hi, hi);
+      float* q = data + static_cast<size_t>(n - 7) * nch;
+      q[c1] = y[1];
+      q[c0] = y[0];
+    }
+  }
+  auto scatter = [&tmp](float (*dst)[8], int half) {
+    for (int t = 0; t < 4; ++t)
+      for (int l = 0; l < 4; ++l) dst[t][half + l] = tmp[4 * t + l];
+  };
+  _mm512_store_ps(tmp, s1a);
+  scatter(k.ic1, 0);
+  _mm512_store_ps(tmp, s1b);
+  scatter(k.ic1, 4);
+  _mm512_store_ps(tmp, s2a);
+  scatter(k.ic2, 0);
+  _mm512_store_ps(tmp, s2b);
+  scatter(k.ic2, 4);
 }
 
 }  // namespace
 #endif
 
+namespace {
+
+// Which steady kernel runs: 0 = the best this CPU has, else a forced one (tests).
+std::atomic<int> g_forced_kernel{0};
+
+IsolatorEq::Kernel best_kernel() {
+#if DJU_EQ_HAVE_AVX2
+  static const IsolatorEq::Kernel best = [] {
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("fma"))
+      return IsolatorEq::Kernel::Avx512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return IsolatorEq::Kernel::Avx2;
+    return IsolatorEq::Kernel::Portable;
+  }();
+  return best;
+#else
+  return IsolatorEq::Kernel::Portable;
+#endif
+}
+
+}  // namespace
+
+bool IsolatorEq::force_kernel(Kernel kernel) {
+  if (kernel != Kernel::Auto && kernel != Kernel::Portable && static_cast<int>(kernel) > static_cast<int>(best_kernel()))
+    return false;
+  g_forced_kernel.store(static_cast<int>(kernel), std::memory_order_relaxed);
+  return true;
+}
+
 void IsolatorEq::run_steady(float* data, uint32_t frames, float gl, float gm, float gh) {
+  const int forced = g_forced_kernel.load(std::memory_order_relaxed);
+  const Kernel kernel = forced ? static_cast<Kernel>(forced) : best_kernel();
   for (int c0 = 0; c0 < channels_; c0 += 2) {
     const int c1 = std::min(c0 + 1, channels_ - 1);
     PairState& ps = pairs_[c0 / 2];
 #if DJU_EQ_HAVE_AVX2
-    if (cpu_has_avx2_fma()) {
-      steady_pair_avx2(co_.m3, co_.q1, co_.q2, co_.c1, co_.d, co_.e, ps.ic1, ps.ic2, data, frames, channels_, c0, c1,
-                       gl, gm, gh);
+    if (kernel == Kernel::Avx2 || kernel == Kernel::Avx512) {
+      const KernelArgs k{co_.m3, co_.q1, co_.q2, co_.c1, co_.d, co_.e, ps.ic1, ps.ic2, data, frames,
+                         channels_, c0, c1, gl, gm, gh};
+      if (kernel == Kernel::Avx512)
+        steady_pair_avx512(k);
+      else
+        steady_pair_avx2(k);
       continue;
     }
 #endif
     run_pair<false>(ps, data, frames, c0, c1, &gl, &gm, &gh, nullptr);
   }
 }
+
 
 // ---------------------------------------------------------------------------------------------
 // OneKnobFilter

@@ -54,6 +54,12 @@ class IsolatorEq {
   // Audio thread: filters `frames` interleaved frames in place.
   void process(float* data, uint32_t frames);
 
+  // The steady-state kernels: Portable (4-float vectors, any CPU), Avx2 (AVX2 + FMA), Avx512.
+  // process() uses the best the CPU has; force_kernel() picks one for all EQs (tests compare
+  // them) and returns false if the CPU lacks it; Auto goes back to the best.
+  enum class Kernel { Auto = 0, Portable = 1, Avx2 = 2, Avx512 = 3 };
+  static bool force_kernel(Kernel kernel);
+
   // True while the EQ is fully out of the signal path.
   bool bypassed() const { return !in_path_; }
   // Out of the path and nothing asks to come back in: process() would not touch the audio.
