@@ -74,57 +74,85 @@ void LookaheadLimiter::process_frames(float* data, uint32_t frames) {
 void LookaheadLimiter::envelope(const float* data, uint32_t frames) {
   const int nch = channels_;
   const float ceil = ceiling_;
+  float* r = gains_;  // first the required gains, then (in place) the applied ones
+
+  // 1. Required gain of every frame: ceiling / peak over the channels, 1 if below the ceiling.
+  uint32_t f = 0;
+  if (nch == 2) {
+    const F4 c4 = splat4(ceil), one = splat4(1.0f);
+    for (; f + 4 <= frames; f += 4) {
+      const float* p = data + 2 * static_cast<size_t>(f);
+      const F4 a = abs4(load4(p)), b = abs4(load4(p + 4));
+      const F4 pk = max4(__builtin_shuffle(a, b, I4{0, 2, 4, 6}), __builtin_shuffle(a, b, I4{1, 3, 5, 7}));
+      const F4 q = pk > c4 ? c4 / pk : one;
+      store4(r + f, q);
+    }
+  }
+  for (; f < frames; ++f) {
+    const float* frame = data + static_cast<size_t>(f) * nch;
+    float peak = 0.0f;
+    for (int c = 0; c < nch; ++c) peak = std::max(peak, std::fabs(frame[c]));
+    r[f] = peak > ceil ? ceil / peak : 1.0f;
+  }
+
+  // The state in locals: the arrays below are floats too, and the compiler would otherwise reload
+  // every member after each store.
   const double inv_w = 1.0 / window_;
-  const uint32_t cap = window_ + 1;
+  const uint32_t cap = window_ + 1, window = window_;
+  const float decay = decay_;
   float* dq_val = dq_val_.data();
   uint64_t* dq_idx = dq_idx_.data();
   float* red_ring = red_.data();
-  float min_gain = min_gain_;
-  for (uint32_t f = 0; f < frames; ++f) {
-    const float* frame = data + static_cast<size_t>(f) * nch;
-
-    // 1. Required gain for the incoming frame.
-    float peak = 0.0f;
-    for (int c = 0; c < nch; ++c) peak = std::max(peak, std::fabs(frame[c]));
-    const float r = peak > ceil ? ceil / peak : 1.0f;
-
+  uint32_t dq_head = dq_head_, dq_size = dq_size_, red_pos = red_pos_;
+  int64_t red_nonzero = red_nonzero_;
+  uint64_t t = t_;
+  float env_red = env_red_, min_gain = min_gain_;
+  double red_sum = red_sum_;
+  for (f = 0; f < frames; ++f) {
+    const float rf = r[f];
     // 2. Sliding minimum over the last window_ + 1 frames.
-    while (dq_size_ > 0) {
-      uint32_t back = dq_head_ + dq_size_ - 1;
+    while (dq_size > 0) {
+      uint32_t back = dq_head + dq_size - 1;
       if (back >= cap) back -= cap;
-      if (dq_val[back] >= r) --dq_size_;
+      if (dq_val[back] >= rf) --dq_size;
       else break;
     }
-    uint32_t pos = dq_head_ + dq_size_;
+    uint32_t pos = dq_head + dq_size;
     if (pos >= cap) pos -= cap;
-    dq_val[pos] = r;
-    dq_idx[pos] = t_;
-    ++dq_size_;
-    if (dq_idx[dq_head_] + cap <= t_) {
-      if (++dq_head_ == cap) dq_head_ = 0;
-      --dq_size_;
+    dq_val[pos] = rf;
+    dq_idx[pos] = t;
+    ++dq_size;
+    if (dq_idx[dq_head] + cap <= t) {
+      if (++dq_head == cap) dq_head = 0;
+      --dq_size;
     }
-    const float held = dq_val[dq_head_];
+    const float held = dq_val[dq_head];
 
     // 3. Release, tracked as the reduction (1 - e) so float precision near unity does not stall it.
-    float red = env_red_ * decay_;
+    float red = env_red * decay;
     if (red < 1e-4f) red = 0.0f;  // back to exact unity once the release has run out (a -80 dB step)
-    env_red_ = std::max(1.0f - held, red);
+    env_red = std::max(1.0f - held, red);
 
     // 4. Moving mean of the reduction; exactly zero when the window holds none.
-    const float red_in = env_red_;
-    const float red_out = red_ring[red_pos_];
-    red_ring[red_pos_] = red_in;
-    if (++red_pos_ == window_) red_pos_ = 0;
-    red_sum_ += static_cast<double>(red_in) - red_out;
-    red_nonzero_ += (red_in != 0.0f) - (red_out != 0.0f);
-    if (red_nonzero_ == 0) red_sum_ = 0.0;
-    const float gain = red_nonzero_ ? static_cast<float>(1.0 - red_sum_ * inv_w) : 1.0f;
+    const float red_out = red_ring[red_pos];
+    red_ring[red_pos] = env_red;
+    if (++red_pos == window) red_pos = 0;
+    red_sum += static_cast<double>(env_red) - red_out;
+    red_nonzero += (env_red != 0.0f) - (red_out != 0.0f);
+    if (red_nonzero == 0) red_sum = 0.0;
+    const float gain = red_nonzero ? static_cast<float>(1.0 - red_sum * inv_w) : 1.0f;
     min_gain = std::min(min_gain, gain);
-    gains_[f] = gain;
-    ++t_;
+    r[f] = gain;
+    ++t;
   }
+  dq_head_ = dq_head;
+  dq_size_ = dq_size;
+  red_pos_ = red_pos;
+  red_nonzero_ = static_cast<uint32_t>(red_nonzero);
+  t_ = t;
+  env_red_ = env_red;
   min_gain_ = min_gain;
+  red_sum_ = red_sum;
 }
 
 void LookaheadLimiter::apply(float* data, uint32_t frames) {
