@@ -278,7 +278,8 @@ __attribute__((target("avx2,fma"))) void steady_pair_avx2(const KernelArgs& k) {
         const int64_t f_lo = n - t, f_hi = n - t - 4;
         const int lo_on = f_lo >= 0 && f_lo < n_frames ? -1 : 0;
         const int hi_on = f_hi >= 0 && f_hi < n_frames ? -1 : 0;
-        const __m256 on = _mm256_castsi256_ps(_mm256_setr_epi32(lo_on, lo_on, lo_on, lo_on, hi_on, hi_on, hi_on, hi_on));
+        const __m256 on =
+            _mm256_castsi256_ps(_mm256_setr_epi32(lo_on, lo_on, lo_on, lo_on, hi_on, hi_on, hi_on, hi_on));
         n1 = _mm256_blendv_ps(s1[t], n1, on);
         n2 = _mm256_blendv_ps(s2[t], n2, on);
       }
@@ -306,35 +307,22 @@ __attribute__((target("avx2,fma"))) void steady_pair_avx2(const KernelArgs& k) {
 // step t - 1's output of the previous iteration. (The all-lanes masked forms of the intrinsics
 // avoid GCC 12's false uninitialised warnings in the unmasked ones.)
 __attribute__((target("avx512f,avx512dq,avx512vl,fma"))) void steady_pair_avx512(const KernelArgs& k) {
-  alignas(64) float tmp[16];
-  auto gather = [&tmp](const float (*src)[8], int half) {
-    for (int t = 0; t < 4; ++t)
-      for (int l = 0; l < 4; ++l) tmp[4 * t + l] = src[t][half + l];
-  };
-#define DJU_LOAD16(var, src, half) \
-  gather(src, half);               \
-  const F16 var = _mm512_load_ps(tmp);
-  DJU_LOAD16(m3a, k.m3, 0)
-  DJU_LOAD16(m3b, k.m3, 4)
-  DJU_LOAD16(q1a, k.q1, 0)
-  DJU_LOAD16(q1b, k.q1, 4)
-  DJU_LOAD16(q2a, k.q2, 0)
-  DJU_LOAD16(q2b, k.q2, 4)
-  DJU_LOAD16(c1a, k.k1, 0)
-  DJU_LOAD16(c1b, k.k1, 4)
-  DJU_LOAD16(da, k.d, 0)
-  DJU_LOAD16(db, k.d, 4)
-  DJU_LOAD16(ea, k.e, 0)
-  DJU_LOAD16(eb, k.e, 4)
-#undef DJU_LOAD16
-  gather(k.ic1, 0);
-  F16 s1a = _mm512_load_ps(tmp);
-  gather(k.ic1, 4);
-  F16 s1b = _mm512_load_ps(tmp);
-  gather(k.ic2, 0);
-  F16 s2a = _mm512_load_ps(tmp);
-  gather(k.ic2, 4);
-  F16 s2b = _mm512_load_ps(tmp);
+  // [t][8] rows (lanes 0–3 step t, lanes 4–7 step t + 4) to one vector per crossover and back.
+#define DJU_SPLIT(a, b, src)                                                                \
+  const __m512 a##_z0 = _mm512_loadu_ps(&(src)[0][0]);                                      \
+  const __m512 a##_z1 = _mm512_loadu_ps(&(src)[2][0]);                                      \
+  a = _mm512_maskz_shuffle_f32x4(0xFFFF, a##_z0, a##_z1, _MM_SHUFFLE(2, 0, 2, 0));          \
+  b = _mm512_maskz_shuffle_f32x4(0xFFFF, a##_z0, a##_z1, _MM_SHUFFLE(3, 1, 3, 1));
+  F16 m3a, m3b, q1a, q1b, q2a, q2b, c1a, c1b, da, db, ea, eb, s1a, s1b, s2a, s2b;
+  DJU_SPLIT(m3a, m3b, k.m3)
+  DJU_SPLIT(q1a, q1b, k.q1)
+  DJU_SPLIT(q2a, q2b, k.q2)
+  DJU_SPLIT(c1a, c1b, k.k1)
+  DJU_SPLIT(da, db, k.d)
+  DJU_SPLIT(ea, eb, k.e)
+  DJU_SPLIT(s1a, s1b, k.ic1)
+  DJU_SPLIT(s2a, s2b, k.ic2)
+#undef DJU_SPLIT
 
   const __m128 g_low = _mm_set1_ps(k.gl);
   const __m128 g_rest = _mm_setr_ps(k.gm, k.gh, k.gm, k.gh);
@@ -352,10 +340,11 @@ __attribute__((target("avx512f,avx512dq,avx512vl,fma"))) void steady_pair_avx512
     const __m128 lo = _mm512_maskz_extractf32x4_ps(0xF, outa, 3);
     const __m128 w = _mm_fmadd_ps(g_rest, _mm_shuffle_ps(lo, lo, _MM_SHUFFLE(3, 3, 1, 1)),
                                   _mm_mul_ps(g_low, _mm_shuffle_ps(lo, lo, _MM_SHUFFLE(2, 2, 0, 0))));
-    const F16 ina = _mm512_castsi512_ps(_mm512_maskz_alignr_epi32(0xFFFF, _mm512_castps_si512(outa),
-                                                            _mm512_castps_si512(_mm512_maskz_broadcast_f32x4(0xFFFF, x)), 12));
-    const F16 inb = _mm512_castsi512_ps(_mm512_maskz_alignr_epi32(0xFFFF, _mm512_castps_si512(outb),
-                                                            _mm512_castps_si512(_mm512_maskz_broadcast_f32x4(0xFFFF, w)), 12));
+    // Shifted up a quarter: step t takes step t - 1's output; the new input comes in at step 0.
+    const __m512i xin = _mm512_castps_si512(_mm512_maskz_broadcast_f32x4(0xFFFF, x));
+    const __m512i win = _mm512_castps_si512(_mm512_maskz_broadcast_f32x4(0xFFFF, w));
+    const F16 ina = _mm512_castsi512_ps(_mm512_maskz_alignr_epi32(0xFFFF, _mm512_castps_si512(outa), xin, 12));
+    const F16 inb = _mm512_castsi512_ps(_mm512_maskz_alignr_epi32(0xFFFF, _mm512_castps_si512(outb), win, 12));
     const F16 v3a = ina - s2a, v3b = inb - s2b;
     outa = _mm512_fmadd_ps(m3a, v3a, _mm512_fmadd_ps(q1a, s1a, q2a * s2a));
     outb = _mm512_fmadd_ps(m3b, v3b, _mm512_fmadd_ps(q1b, s1b, q2b * s2b));
@@ -388,18 +377,16 @@ __attribute__((target("avx512f,avx512dq,avx512vl,fma"))) void steady_pair_avx512
       q[c0] = y[0];
     }
   }
-  auto scatter = [&tmp](float (*dst)[8], int half) {
-    for (int t = 0; t < 4; ++t)
-      for (int l = 0; l < 4; ++l) dst[t][half + l] = tmp[4 * t + l];
-  };
-  _mm512_store_ps(tmp, s1a);
-  scatter(k.ic1, 0);
-  _mm512_store_ps(tmp, s1b);
-  scatter(k.ic1, 4);
-  _mm512_store_ps(tmp, s2a);
-  scatter(k.ic2, 0);
-  _mm512_store_ps(tmp, s2b);
-  scatter(k.ic2, 4);
+#define DJU_JOIN(a, b, dst)                                                                   \
+  {                                                                                           \
+    const __m512 lo = _mm512_maskz_shuffle_f32x4(0xFFFF, a, b, _MM_SHUFFLE(1, 0, 1, 0));      \
+    const __m512 hi = _mm512_maskz_shuffle_f32x4(0xFFFF, a, b, _MM_SHUFFLE(3, 2, 3, 2));      \
+    _mm512_storeu_ps(&(dst)[0][0], _mm512_maskz_shuffle_f32x4(0xFFFF, lo, lo, _MM_SHUFFLE(3, 1, 2, 0))); \
+    _mm512_storeu_ps(&(dst)[2][0], _mm512_maskz_shuffle_f32x4(0xFFFF, hi, hi, _MM_SHUFFLE(3, 1, 2, 0))); \
+  }
+  DJU_JOIN(s1a, s1b, k.ic1)
+  DJU_JOIN(s2a, s2b, k.ic2)
+#undef DJU_JOIN
 }
 
 }  // namespace
@@ -429,8 +416,9 @@ IsolatorEq::Kernel best_kernel() {
 }  // namespace
 
 bool IsolatorEq::force_kernel(Kernel kernel) {
-  if (kernel != Kernel::Auto && kernel != Kernel::Portable && static_cast<int>(kernel) > static_cast<int>(best_kernel()))
-    return false;
+  const bool available = kernel == Kernel::Auto || kernel == Kernel::Portable ||
+                         static_cast<int>(kernel) <= static_cast<int>(best_kernel());
+  if (!available) return false;
   g_forced_kernel.store(static_cast<int>(kernel), std::memory_order_relaxed);
   return true;
 }

@@ -19,7 +19,10 @@ inline F4 load4(const float* p) {
 }
 inline void store4(float* p, F4 v) { std::memcpy(p, &v, sizeof v); }
 inline F4 splat4(float x) { return F4{x, x, x, x}; }
-inline F4 abs4(F4 v) { return reinterpret_cast<F4>(reinterpret_cast<I4>(v) & I4{0x7fffffff, 0x7fffffff, 0x7fffffff, 0x7fffffff}); }
+inline F4 abs4(F4 v) {
+  const I4 magnitude = {0x7fffffff, 0x7fffffff, 0x7fffffff, 0x7fffffff};
+  return reinterpret_cast<F4>(reinterpret_cast<I4>(v) & magnitude);
+}
 inline F4 max4(F4 a, F4 b) { return a > b ? a : b; }
 inline float hmax4(F4 v) {
   const float a = v[0] > v[1] ? v[0] : v[1];
