@@ -161,6 +161,23 @@ TEST(IsolatorEq, MatchesThePlainFilterTreeAtAnyBlockSizeAndChannelCount) {
   EXPECT_GE(kernels_run, 1);
 }
 
+TEST(IsolatorEq, SilenceDoesNotDecayIntoDenormals) {
+  // A paused deck with its EQ engaged feeds the filters digital silence; their state decays toward
+  // zero, and denormal floats would make every operation a hundred times slower. The EQ flushes
+  // them: after a tone and then seconds of silence no output sample is subnormal.
+  for (float low : {0.5f, 0.0f}) {
+    dju::IsolatorEq eq;
+    eq.set_band_gain(dju::IsolatorEq::kLow, low);
+    eq.reset();
+    auto v = stereo_sine(100.0, 0.5, 4800);
+    v.resize(v.size() + 2 * 48000 * 3, 0.0f);
+    run(eq, v);
+    size_t subnormal = 0;
+    for (float s : v) subnormal += std::fpclassify(s) == FP_SUBNORMAL;
+    EXPECT_EQ(subnormal, 0u) << "low gain " << low;
+  }
+}
+
 TEST(OneKnobFilter, CentreIsBitExactAndEndsFilter) {
   dju::OneKnobFilter f;
   auto v = stereo_sine(1000.0, 0.5, 4800);

@@ -120,6 +120,7 @@ void IsolatorEq::update_coefs(bool force) {
 }
 
 void IsolatorEq::process(float* data, uint32_t frames) {
+  const DenormalsAreZero daz;
   while (frames > 0) {
     // The usual case — in the path, nothing moving: the whole buffer in one pass at fixed gains.
     if (in_path_ && !wet_.ramping() && wet_.current() == 1.0f && !gain_[0].ramping() && !gain_[1].ramping() &&
@@ -510,6 +511,7 @@ bool OneKnobFilter::bypassed() const {
 void OneKnobFilter::process(float* data, uint32_t frames) {
   // The common case — knob at the centre, nothing moving — costs three atomic loads.
   if (bypassed() && knob_.target() == 0.0f) return;
+  const DenormalsAreZero daz;
   while (frames > 0) {
     const uint32_t n = std::min(frames, kBlock);
     process_block(data, n);

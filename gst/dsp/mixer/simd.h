@@ -7,7 +7,28 @@
 #include <cstdint>
 #include <cstring>
 
+#if defined(__SSE__) || defined(__x86_64__)
+#include <xmmintrin.h>
+#endif
+
 namespace dju {
+
+// While alive, denormal floats count as zero on this thread (x86: MXCSR flush-to-zero and
+// denormals-are-zero; elsewhere nothing). Recursive filters fed silence decay into denormals,
+// where x86 arithmetic runs some hundred times slower: the EQ ran at 560 ns a frame instead of 6
+// on digital silence. Values that small (< 1e-38) are far below anything audible.
+class DenormalsAreZero {
+ public:
+#if defined(__SSE__) || defined(__x86_64__)
+  DenormalsAreZero() : saved_(_mm_getcsr()) { _mm_setcsr(saved_ | 0x8040u); }
+  ~DenormalsAreZero() { _mm_setcsr(saved_); }
+  DenormalsAreZero(const DenormalsAreZero&) = delete;
+  DenormalsAreZero& operator=(const DenormalsAreZero&) = delete;
+
+ private:
+  unsigned saved_;
+#endif
+};
 
 typedef float F4 __attribute__((vector_size(16)));
 typedef int32_t I4 __attribute__((vector_size(16)));
