@@ -189,6 +189,7 @@ struct DeckInput {
   bool eos = false;
   bool skipped = false;          // stalled: judged as silence until it delivers again
   bool live = false;
+  bool paced = false;            // its latest buffer came no earlier than its running time (or live)
   int64_t start_pos = 0;         // judge frame of its first sample (frames before are silence)
   int64_t write_pos = 0;         // judge frame of the next sample to write
   int64_t shift = 0;             // frames added to the running-time position (re-anchoring)
@@ -374,6 +375,15 @@ static GstFlowReturn gst_dj_judge_chain(GstPad* pad, GstObject* parent, GstBuffe
     jpad->live_checked = TRUE;
   }
   const bool live = jpad->live;
+  // The pipeline clock's running time now: tells a deck paced in real time (buffers arrive at their
+  // running time) from one rendered as fast as possible (they arrive early).
+  GstClockTime now = GST_CLOCK_TIME_NONE;
+  if (GstClock* clock = gst_element_get_clock(GST_ELEMENT(self))) {
+    const GstClockTime base = gst_element_get_base_time(GST_ELEMENT(self));
+    const GstClockTime t = gst_clock_get_time(clock);
+    if (GST_STATE(self) == GST_STATE_PLAYING && t >= base) now = t - base;
+    gst_object_unref(clock);
+  }
   GstFlowReturn ret = GST_FLOW_OK;
   {
     std::unique_lock<std::mutex> lk(p->lock);
@@ -393,6 +403,19 @@ static GstFlowReturn gst_dj_judge_chain(GstPad* pad, GstObject* parent, GstBuffe
     int64_t gap = 0;   // silent frames to write before the buffer
     int64_t skip = 0;  // leading frames of the buffer to drop
     if (GST_CLOCK_TIME_IS_VALID(rt)) {
+      d.paced = live || (GST_CLOCK_TIME_IS_VALID(now) && rt <= now + 100 * GST_MSECOND);
+      if (!d.started && GST_CLOCK_TIME_IS_VALID(now) && now > rt + 200 * GST_MSECOND) {
+        // A deck that starts later than its timestamps say (`identity sync=true ts-offset=…`) while
+        // the others play in real time comes in now, as the listener would hear it.
+        bool others = false, others_paced = true;
+        for (const auto& o : p->decks) {
+          if (&o == &d || !o.pad || !o.started || o.eos) continue;
+          others = true;
+          others_paced = others_paced && o.paced;
+        }
+        if (others && others_paced)
+          d.shift = static_cast<int64_t>(gst_util_uint64_scale_round(now - rt, JUDGE_RATE, GST_SECOND));
+      }
       const int64_t pos = static_cast<int64_t>(gst_util_uint64_scale_round(rt, JUDGE_RATE, GST_SECOND)) + d.shift;
       if (!d.started) {
         d.start_pos = d.write_pos = pos;

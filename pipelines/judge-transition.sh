@@ -7,7 +7,7 @@
 # silence in front of it (concat), so its running time says when it comes in; the judge lines its
 # pads up by running time. With DJU_PACED=1 both decks play in real time (identity sync=true) and B
 # is held back with identity ts-offset, which delays it in wall-clock time only: the judge hears it
-# when it arrives. With the demo pair (same tempo and first beat) B lands on A's beat; other pairs
+# when it arrives (so the machine's scheduling delay shows up in the beat alignment). With the demo pair (same tempo and first beat) B lands on A's beat; other pairs
 # are played at their own tempo.
 #
 #   pipelines/judge-transition.sh [TRACK_A] [TRACK_B] [IN_BARS] [OUT_BARS]   (default 4 and 8)

@@ -334,10 +334,11 @@ static void free_record(BusRecord& rec) { free_all(rec.judge); }
 TEST(DjJudgePipeline, BothPacedIncomingDelayedBySync) {
   // `identity sync=true ts-offset=…` delays the buffers in wall-clock time only (their timestamps stay
   // at 0): the judge hears deck 1 when it arrives.
-  auto rec = run_pipeline_collect("djjudge name=j " + deck_src(0, 220, 2.5, 0, "", "identity sync=true") +
-                                      deck_src(1, 330, 2.5, 0, "", "identity sync=true ts-offset=1000000000"),
+  // The delay is longer than the 1.4 s one deck may run ahead of another.
+  auto rec = run_pipeline_collect("djjudge name=j " + deck_src(0, 220, 3.5, 0, "", "identity sync=true") +
+                                      deck_src(1, 330, 2.5, 0, "", "identity sync=true ts-offset=2000000000"),
                                   30);
-  expect_transition(rec, 1.0);
+  expect_transition(rec, 2.0);
   free_record(rec);
 }
 
