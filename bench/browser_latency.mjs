@@ -25,7 +25,9 @@
 // on a starved machine: past it, no further warm-up and no further samples (at least 3 each).
 //
 // Output: {"<name>": result, …, "warmup": {seconds, settled, trace: {name: [ms per second]}}}, each
-// result with samples_ms, p50_ms, p95_ms, max_ms, missed, join_to_first_packet_ms and, over the
+// result with samples_ms, p50_ms, p95_ms, max_ms, missed, join_to_first_packet_ms,
+// net_of_jitter_buffer_p50/p95_ms (each sample minus the jitter buffer delay over that sample's
+// off → on → heard window, getStats), sample_jitter_buffer_p50_ms and, over the
 // measured window (getStats): jitter_buffer_ms, jitter_buffer_target_ms, playout_ms (media-playout:
 // Δ totalPlayoutDelay / Δ totalSamplesCount), rtt_ms (candidate pair), concealed_share; and
 // ack_latency_ms (server-side latency_ms of each control, when the sender reports it), threshold.
@@ -74,6 +76,7 @@ async function sampleOnce(cfg) {
     else quietSince = null;
     await sleep(5);
   }
+  const s0 = await d.stats();  // the jitter buffer around this sample: from here to after the onset
   await sleep(100 + Math.random() * 200);  // off the frame grid
   const id = ++d.id;
   const t0 = performance.now();
@@ -89,8 +92,11 @@ async function sampleOnce(cfg) {
     ch.port2.postMessage(0);
   });
   await sleep(50);
+  const s1 = await d.stats();
   const ack = d.acks.get(id);
-  return { ms: t1 === null ? null : t1 - t0, ack: ack && typeof ack.latency_ms === 'number' ? ack.latency_ms : null };
+  const emitted = s1.jbCount - s0.jbCount;
+  return { ms: t1 === null ? null : t1 - t0, ack: ack && typeof ack.latency_ms === 'number' ? ack.latency_ms : null,
+    jb: emitted > 0 ? 1000 * (s1.jbDelay - s0.jbDelay) / emitted : null };
 }
 
 async function finish() {
@@ -175,7 +181,7 @@ try {
     const acc = {};
     const before = {};
     for (const i of measured) {
-      acc[i] = { samples: [], acks: [] };
+      acc[i] = { samples: [], acks: [], netJb: [], jb: [] };
       before[i] = await pages[i].evaluate(pageStats);
     }
     let taken = 0;
@@ -183,6 +189,7 @@ try {
       for (const i of measured) {
         const s = await pages[i].evaluate(sampleOnce, cfg.targets[i]);
         if (s.ms !== null) acc[i].samples.push(s.ms);
+        if (s.ms !== null && s.jb !== null) { acc[i].netJb.push(s.ms - s.jb); acc[i].jb.push(s.jb); }
         if (s.ack !== null) acc[i].acks.push(s.ack);
       }
     }
@@ -195,6 +202,9 @@ try {
         samples_ms: xs.map((x) => Math.round(x * 10) / 10), missed: taken - xs.length, controls: taken,
         p50_ms: pct(xs, 0.5), p95_ms: pct(xs, 0.95), max_ms: pct(xs, 1.0),
         join_to_first_packet_ms: prepared[i].firstPacket,
+        // Each sample minus the jitter buffer delay around it: what the rest of the path took.
+        net_of_jitter_buffer_p50_ms: pct(acc[i].netJb, 0.5), net_of_jitter_buffer_p95_ms: pct(acc[i].netJb, 0.95),
+        sample_jitter_buffer_p50_ms: pct(acc[i].jb, 0.5),
         jitter_buffer_ms: per(b, after, 'jbDelay', 'jbCount'),
         jitter_buffer_target_ms: per(b, after, 'jbTarget', 'jbCount'),
         jitter_buffer_target_setting: after.jbTargetSetting,
