@@ -1,174 +1,111 @@
-// Browser glass-to-glass latency on loopback: Debian's Chromium (playwright-core) joins a WebRTC
-// sender that speaks DJ Universe's WebSocket protocol (the battle server, or dju-bench-floor), then
-// repeatedly sends a control that switches the audio on and times how long until its WebAudio
-// analyser sees the change. Prints one JSON object on stdout.
+// Browser glass-to-glass latency on loopback: Debian's Chromium (playwright-core) joins WebRTC
+// senders that speak DJ Universe's WebSocket protocol (the battle server, and dju-bench-floor, a bare
+// webrtcbin sender), then repeatedly sends a control that switches the audio on and times how long
+// until its WebAudio analyser sees the change. Prints one JSON object on stdout.
 //
-//   node bench/browser_latency.mjs --targets JSON [--samples 20] [--warmup 8]
+//   node bench/browser_latency.mjs --targets JSON [--samples 40] [--warmup-min 5] [--warmup-max 40]
+//                                  [--jb-target 0] [--budget 600]
 //
-// --targets is a list of {"name", "page", "ws", "join", "setup": [messages], "on", "off"}. All
-// targets connect and warm up at once (one page each, one browser), then are measured one after
-// the other. Output: {"<name>": result, …}, each result with samples_ms (each control → analyser), p50_ms, p90_ms, max_ms, join_to_first_packet_ms,
-// jitter_buffer_ms (getStats: jitterBufferDelay / jitterBufferEmittedCount over the measured
-// window), rtt_ms (candidate pair), acks (server-side latency_ms of each control, when the sender
-// reports it), threshold.
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { chromium } from 'playwright-core';
+// --targets is a list of {"name", "page", "ws", "join", "setup": [messages], "on", "off"}.
+//
+// Method, the same for every target:
+// 1. All targets connect at once (one page each, one browser) and play with the control on.
+// 2. Warm-up until Chromium's jitter buffer has settled on every page: Chromium holds several hundred
+//    ms for the first seconds after connecting, then drains towards its target. Once a second the
+//    jitter buffer delay of that second is read from getStats (Δ jitterBufferDelay /
+//    Δ jitterBufferEmittedCount); settled = the last 3 seconds within 5 ms of each other and within
+//    25 ms of NetEq's own target (Δ jitterBufferTargetDelay / Δ jitterBufferEmittedCount), after at
+//    least --warmup-min s. At --warmup-max s the measurement goes ahead and says it did not settle.
+// 3. The samples are interleaved (floor, battle, floor, battle …) so that the machine's load hits
+//    every target alike. One sample: send OFF, wait for 120 ms of silence, wait 100–300 ms more (off
+//    the frame grid), send ON and time until the analyser's peak crosses a quarter of the level
+//    measured with the control on.
+// Each receiver gets jitterBufferTarget = --jb-target (ms; default 0 = no added delay; Chromium's
+// own minimum target stays 20 ms), the same on every target. --budget (s) caps warm-up plus samples
+// on a starved machine: past it, no further warm-up and no further samples (at least 3 each).
+//
+// Output: {"<name>": result, …, "warmup": {seconds, settled, trace: {name: [ms per second]}}}, each
+// result with samples_ms, p50_ms, p95_ms, max_ms, missed, join_to_first_packet_ms,
+// net_of_jitter_buffer_p50/p95_ms (each sample minus the jitter buffer delay over that sample's
+// off → on → heard window, getStats), sample_jitter_buffer_p50_ms and, over the
+// measured window (getStats): jitter_buffer_ms, jitter_buffer_target_ms, playout_ms (media-playout:
+// Δ totalPlayoutDelay / Δ totalSamplesCount), rtt_ms (candidate pair), concealed_share; and
+// ack_latency_ms (server-side latency_ms of each control, when the sender reports it), threshold.
+import { launchChromium, prepare, pageStats } from './chromium_page.mjs';
 
-const CHROMIUM = process.env.DJU_CHROMIUM || '/usr/bin/chromium';
-const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--autoplay-policy=no-user-gesture-required',
-  '--allow-loopback-in-peer-connection', '--disable-features=WebRtcHideLocalIpsWithMdns'];
+const SETTLE_WINDOWS = 3;
+const SETTLE_SPREAD_MS = 5;
+const SETTLE_ABOVE_TARGET_MS = 25;
 
 function parseArgs(argv) {
-  const o = { samples: 20, warmup: 8 };
+  const o = { samples: 40, 'warmup-min': 5, 'warmup-max': 40, 'jb-target': 0, budget: 600 };
   for (let i = 2; i < argv.length; i += 2) o[argv[i].replace(/^--/, '')] = argv[i + 1];
   if (!o.targets) throw new Error('--targets is required');
-  return { targets: JSON.parse(o.targets), samples: Number(o.samples), warmup: Number(o.warmup) };
+  return { targets: JSON.parse(o.targets), samples: Number(o.samples), warmupMin: Number(o['warmup-min']),
+    warmupMax: Number(o['warmup-max']), jbTarget: Number(o['jb-target']), budget: Number(o.budget) };
 }
 
-// Runs inside the page: join, receive, warm up; leaves its state in window.__dju for measure().
-async function prepare(cfg) {
+// The level with the control on (median of 43 ms peaks over 2 s; music that has only just started,
+// or a receiver catching up, gets a few more tries); sets the detection threshold.
+async function calibrate() {
   const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-  const ws = new WebSocket(cfg.ws);
-  await new Promise((res, rej) => { ws.onopen = res; ws.onerror = () => rej(new Error('websocket failed')); });
-  const pc = new RTCPeerConnection();
-  const ctx = new AudioContext({ latencyHint: 'interactive' });
-  await ctx.resume();
-  const analyser = ctx.createAnalyser();
-  analyser.fftSize = 2048;  // a 43 ms window: silence and level are judged on it; onsets show at once
-  const sink = ctx.createGain();
-  sink.gain.value = 0;
-  analyser.connect(sink).connect(ctx.destination);
-  const buf = new Float32Array(analyser.fftSize);
-  const peak = () => {
-    analyser.getFloatTimeDomainData(buf);
-    let p = 0;
-    for (let i = 0; i < buf.length; i++) { const a = Math.abs(buf[i]); if (a > p) p = a; }
-    return p;
-  };
-  const keep = [];
-  pc.ontrack = (ev) => {
-    // The first m-line is the master (a DJ's second one is the headphone cue).
-    if (pc.getTransceivers().indexOf(ev.transceiver) !== 0) return;
-    const ms = new MediaStream([ev.track]);
-    const el = new Audio();  // Chromium only feeds WebAudio from a remote track that a media element plays
-    el.muted = true;
-    el.srcObject = ms;
-    el.play().catch(() => {});
-    keep.push(el);
-    ctx.createMediaStreamSource(ms).connect(analyser);
-  };
-  pc.onicecandidate = (ev) => {
-    if (ev.candidate && ev.candidate.candidate)
-      ws.send(JSON.stringify({ type: 'ice', candidate: ev.candidate.candidate, sdpMLineIndex: ev.candidate.sdpMLineIndex }));
-  };
-  const acks = new Map();
-  const errors = [];
-  let joined = false;
-  let chain = Promise.resolve();
-  ws.onmessage = (ev) => {
-    const m = JSON.parse(ev.data);
-    chain = chain.then(async () => {
-      if (m.type === 'joined') joined = true;
-      else if (m.type === 'offer') {
-        await pc.setRemoteDescription({ type: 'offer', sdp: m.sdp });
-        const answer = await pc.createAnswer();
-        await pc.setLocalDescription(answer);
-        ws.send(JSON.stringify({ type: 'answer', sdp: answer.sdp }));
-      } else if (m.type === 'ice' && m.candidate) {
-        try { await pc.addIceCandidate({ candidate: m.candidate, sdpMLineIndex: m.sdpMLineIndex }); } catch (e) { /* ignored */ }
-      } else if (m.type === 'ack') acks.set(m.id, m);
-      else if (m.type === 'error') errors.push(m);
-    }).catch((e) => errors.push({ code: 'page', message: String(e) }));
-  };
-  const inbound = async () => {
-    const out = { packets: 0, jbDelay: 0, jbCount: 0, rtt: null };
-    (await pc.getStats()).forEach((s) => {
-      if (s.type === 'inbound-rtp' && s.kind === 'audio' && out.packets === 0) {
-        out.packets = s.packetsReceived || 0; out.jbDelay = s.jitterBufferDelay || 0; out.jbCount = s.jitterBufferEmittedCount || 0;
-      }
-      if (s.type === 'candidate-pair' && s.nominated && s.currentRoundTripTime !== undefined) out.rtt = s.currentRoundTripTime;
-    });
-    return out;
-  };
-
-  const tJoin = performance.now();
-  ws.send(JSON.stringify(cfg.join));
-  let firstPacket = null;
-  while (performance.now() - tJoin < 15000) {
-    if ((await inbound()).packets > 0) { firstPacket = performance.now() - tJoin; break; }
-    await sleep(5);
-  }
-  if (firstPacket === null) return { error: `no audio packet within 15 s (joined: ${joined}, errors: ${JSON.stringify(errors)})` };
-  for (const m of cfg.setup) { ws.send(JSON.stringify(m)); await sleep(50); }
-
-  // Warm up: Chromium's jitter buffer holds several hundred ms for the first seconds, then drains.
-  ws.send(JSON.stringify(cfg.on));
-  await sleep(cfg.warmup * 1000);
-  window.__dju = { ws, pc, ctx, peak, acks, errors, inbound, firstPacket, keep };
-  return { ok: true };
-}
-
-// Runs inside the page after prepare().
-async function measure(cfg) {
-  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-  const { ws, pc, ctx, peak, acks, errors, inbound, firstPacket } = window.__dju;
-  // The level with the control on (median of 43 ms peaks over 2 s; music that has only just
-  // started, or a receiver catching up, gets a few more tries).
+  const d = window.__dju;
   let onLevel = 0;
   for (let attempt = 0; attempt < 6 && !(onLevel > 0.01); attempt++) {
     const peaks = [];
-    for (let i = 0; i < 40; i++) { await sleep(50); peaks.push(peak()); }
+    for (let i = 0; i < 40; i++) { await sleep(50); peaks.push(d.peak()); }
     peaks.sort((a, b) => a - b);
     onLevel = peaks[Math.floor(peaks.length / 2)];
   }
-  if (!(onLevel > 0.01)) return { error: `no sound with the control on (level ${onLevel}, errors: ${JSON.stringify(errors)})` };
-  const threshold = Math.max(0.01, onLevel * 0.25);
+  if (!(onLevel > 0.01)) return { error: `no sound with the control on (level ${onLevel}, errors: ${JSON.stringify(d.errors)})` };
+  d.onLevel = onLevel;
+  d.threshold = Math.max(0.01, onLevel * 0.25);
+  return { ok: true, onLevel, threshold: d.threshold };
+}
 
-  const samples = [];
-  const ackLatency = [];
-  const before = await inbound();
-  let id = 1000;
-  for (let n = 0; n < cfg.samples; n++) {
-    ws.send(JSON.stringify(cfg.off));
-    const tOff = performance.now();
-    let quietSince = null;
-    while (performance.now() - tOff < 3000) {
-      if (peak() < threshold * 0.2) { if (quietSince === null) quietSince = performance.now(); else if (performance.now() - quietSince > 120) break; }
-      else quietSince = null;
-      await sleep(5);
-    }
-    await sleep(100 + Math.random() * 200);  // off the frame grid
-    const cmd = { ...cfg.on, id: ++id };
-    const t0 = performance.now();
-    ws.send(JSON.stringify(cmd));
-    const t1 = await new Promise((resolve) => {
-      const ch = new MessageChannel();
-      ch.port1.onmessage = () => {
-        const now = performance.now();
-        if (peak() > threshold) resolve(now);
-        else if (now - t0 > 3000) resolve(null);
-        else ch.port2.postMessage(0);
-      };
-      ch.port2.postMessage(0);
-    });
-    if (t1 !== null) samples.push(t1 - t0);
-    await sleep(50);
-    const ack = acks.get(id);
-    if (ack && typeof ack.latency_ms === 'number') ackLatency.push(ack.latency_ms);
+// One sample: OFF, silence, ON, time until the analyser crosses the threshold. Returns
+// {ms (null when not heard within 3 s), ack (server latency_ms or null)}.
+async function sampleOnce(cfg) {
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  const d = window.__dju;
+  d.ws.send(JSON.stringify(cfg.off));
+  const tOff = performance.now();
+  let quietSince = null;
+  while (performance.now() - tOff < 3000) {
+    if (d.peak() < d.threshold * 0.2) { if (quietSince === null) quietSince = performance.now(); else if (performance.now() - quietSince > 120) break; }
+    else quietSince = null;
+    await sleep(5);
   }
-  const after = await inbound();
-  ws.close();
-  pc.close();
-  const jbCount = after.jbCount - before.jbCount;
-  return {
-    samples_ms: samples, missed: cfg.samples - samples.length, join_to_first_packet_ms: firstPacket,
-    jitter_buffer_ms: jbCount > 0 ? 1000 * (after.jbDelay - before.jbDelay) / jbCount : null,
-    rtt_ms: after.rtt === null ? null : after.rtt * 1000, ack_latency_ms: ackLatency, threshold, on_level: onLevel,
-    audio_base_latency_ms: ctx.baseLatency * 1000, errors,
-  };
+  const s0 = await d.stats();  // the jitter buffer around this sample: from here to after the onset
+  await sleep(100 + Math.random() * 200);  // off the frame grid
+  const id = ++d.id;
+  const t0 = performance.now();
+  d.ws.send(JSON.stringify({ ...cfg.on, id }));
+  const t1 = await new Promise((resolve) => {
+    const ch = new MessageChannel();
+    ch.port1.onmessage = () => {
+      const now = performance.now();
+      if (d.peak() > d.threshold) resolve(now);
+      else if (now - t0 > 3000) resolve(null);
+      else ch.port2.postMessage(0);
+    };
+    ch.port2.postMessage(0);
+  });
+  await sleep(50);
+  const s1 = await d.stats();
+  const ack = d.acks.get(id);
+  const emitted = s1.jbCount - s0.jbCount;
+  return { ms: t1 === null ? null : t1 - t0, ack: ack && typeof ack.latency_ms === 'number' ? ack.latency_ms : null,
+    jb: emitted > 0 ? 1000 * (s1.jbDelay - s0.jbDelay) / emitted : null };
+}
+
+async function finish() {
+  const d = window.__dju;
+  const r = { audio_base_latency_ms: d.ctx.baseLatency * 1000, audio_output_latency_ms: (d.ctx.outputLatency || 0) * 1000,
+    errors: d.errors };
+  d.ws.close();
+  d.pc.close();
+  return r;
 }
 
 const pct = (xs, p) => {
@@ -176,12 +113,16 @@ const pct = (xs, p) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor(p * s.length))];
 };
+const per = (a, b, num, den) => (b[den] - a[den] > 0 ? 1000 * (b[num] - a[num]) / (b[den] - a[den]) : null);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 const cfg = parseArgs(process.argv);
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dju-bench-chromium-'));
 const results = {};
+const tStart = Date.now();
+const overBudget = () => (Date.now() - tStart) / 1000 > cfg.budget;
 try {
-  const browser = await chromium.launchPersistentContext(dir, { executablePath: CHROMIUM, headless: true, args: ARGS });
+  const chromium = await launchChromium();
+  const browser = chromium.context;
   try {
     const pages = [];
     for (const t of cfg.targets) {
@@ -189,26 +130,95 @@ try {
       await page.goto(t.page);
       pages.push(page);
     }
+    const targetCfg = (t) => ({ ...t, jbTarget: cfg.jbTarget });
     const prepared = await Promise.all(cfg.targets.map((t, i) =>
-      pages[i].evaluate(prepare, { ...t, samples: cfg.samples, warmup: cfg.warmup }).catch((e) => ({ error: String(e) }))));
-    for (let i = 0; i < cfg.targets.length; i++) {
-      const t = cfg.targets[i];
-      let r = prepared[i];
-      if (!r.error) r = await pages[i].evaluate(measure, { ...t, samples: cfg.samples, warmup: cfg.warmup }).catch((e) => ({ error: String(e) }));
-      if (r.samples_ms) {
-        r.p50_ms = pct(r.samples_ms, 0.5);
-        r.p90_ms = pct(r.samples_ms, 0.9);
-        r.max_ms = pct(r.samples_ms, 1.0);
+      pages[i].evaluate(prepare, targetCfg(t)).catch((e) => ({ error: String(e) }))));
+    const live = [];
+    cfg.targets.forEach((t, i) => {
+      if (prepared[i].error) results[t.name] = { error: prepared[i].error };
+      else live.push(i);
+    });
+
+    // Warm-up: until the jitter buffer delay of each second is settled on every live page.
+    const trace = {};
+    const targetTrace = {};
+    live.forEach((i) => { trace[cfg.targets[i].name] = []; targetTrace[cfg.targets[i].name] = []; });
+    const settledOne = (xs, ts) => {
+      if (xs.length < SETTLE_WINDOWS) return false;
+      const last = xs.slice(-SETTLE_WINDOWS);
+      const lastT = ts.slice(-SETTLE_WINDOWS);
+      if (last.some((x) => x === null)) return false;
+      const spread = Math.max(...last) - Math.min(...last);
+      const above = Math.max(...last.map((x, k) => x - (lastT[k] || 0)));
+      return spread <= SETTLE_SPREAD_MS && above <= SETTLE_ABOVE_TARGET_MS;
+    };
+    const tWarm = Date.now();
+    let prev = await Promise.all(live.map((i) => pages[i].evaluate(pageStats)));
+    let settled = false;
+    while ((Date.now() - tWarm) / 1000 < cfg.warmupMax && !overBudget()) {
+      await sleep(1000);
+      const cur = await Promise.all(live.map((i) => pages[i].evaluate(pageStats)));
+      live.forEach((i, k) => {
+        const name = cfg.targets[i].name;
+        const jb = per(prev[k], cur[k], 'jbDelay', 'jbCount');
+        trace[name].push(jb === null ? null : Math.round(jb * 10) / 10);
+        targetTrace[name].push(per(prev[k], cur[k], 'jbTarget', 'jbCount'));
+      });
+      prev = cur;
+      settled = live.every((i) => settledOne(trace[cfg.targets[i].name], targetTrace[cfg.targets[i].name]));
+      if (settled && (Date.now() - tWarm) / 1000 >= cfg.warmupMin) break;
+    }
+    results.warmup = { seconds: (Date.now() - tWarm) / 1000, settled, trace,
+      target_trace: Object.fromEntries(Object.entries(targetTrace).map(([k, v]) => [k, v.map((x) => (x === null ? null : Math.round(x * 10) / 10))])) };
+
+    // Calibrate, then interleave the samples.
+    const cal = await Promise.all(live.map((i) => pages[i].evaluate(calibrate).catch((e) => ({ error: String(e) }))));
+    const measured = [];
+    live.forEach((i, k) => {
+      if (cal[k].error) results[cfg.targets[i].name] = { error: cal[k].error };
+      else measured.push(i);
+    });
+    const acc = {};
+    const before = {};
+    for (const i of measured) {
+      acc[i] = { samples: [], acks: [], netJb: [], jb: [] };
+      before[i] = await pages[i].evaluate(pageStats);
+    }
+    let taken = 0;
+    for (let n = 0; n < cfg.samples && !(n >= 3 && overBudget()); n++, taken++) {
+      for (const i of measured) {
+        const s = await pages[i].evaluate(sampleOnce, cfg.targets[i]);
+        if (s.ms !== null) acc[i].samples.push(s.ms);
+        if (s.ms !== null && s.jb !== null) { acc[i].netJb.push(s.ms - s.jb); acc[i].jb.push(s.jb); }
+        if (s.ack !== null) acc[i].acks.push(s.ack);
       }
-      results[t.name] = r;
+    }
+    for (const i of measured) {
+      const after = await pages[i].evaluate(pageStats);
+      const b = before[i];
+      const fin = await pages[i].evaluate(finish);
+      const xs = acc[i].samples;
+      results[cfg.targets[i].name] = {
+        samples_ms: xs.map((x) => Math.round(x * 10) / 10), missed: taken - xs.length, controls: taken,
+        p50_ms: pct(xs, 0.5), p95_ms: pct(xs, 0.95), max_ms: pct(xs, 1.0),
+        join_to_first_packet_ms: prepared[i].firstPacket,
+        // Each sample minus the jitter buffer delay around it: what the rest of the path took.
+        net_of_jitter_buffer_p50_ms: pct(acc[i].netJb, 0.5), net_of_jitter_buffer_p95_ms: pct(acc[i].netJb, 0.95),
+        sample_jitter_buffer_p50_ms: pct(acc[i].jb, 0.5),
+        jitter_buffer_ms: per(b, after, 'jbDelay', 'jbCount'),
+        jitter_buffer_target_ms: per(b, after, 'jbTarget', 'jbCount'),
+        jitter_buffer_target_setting: after.jbTargetSetting,
+        playout_ms: per(b, after, 'playoutDelay', 'playoutCount'),
+        rtt_ms: after.rtt === null ? null : after.rtt * 1000,
+        concealed_share: after.received - b.received > 0 ? (after.concealed - b.concealed) / (after.received - b.received) : null,
+        ack_latency_ms: acc[i].acks, ...fin,
+      };
     }
   } finally {
-    await browser.close();
+    await chromium.close();
   }
 } catch (e) {
   results.error = String(e && e.message ? e.message : e);
-} finally {
-  fs.rmSync(dir, { recursive: true, force: true });
 }
 process.stdout.write(JSON.stringify(results) + '\n');
 process.exit(results.error ? 1 : 0);

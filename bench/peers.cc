@@ -12,6 +12,7 @@
 //                                OFF, waits for silence, sends ON and times until its decoded audio
 //                                changes, COUNT times: {"marker_ms":[…],"ack_ms":[…server's own latency_ms…]}
 //                                ON/OFF are JSON control messages without spaces.
+//   status                       {"waiting":[…]}: each peer without audio yet and how far its negotiation got
 //   send PEER JSON               PEER sends one message (JSON without spaces), e.g. a control
 //   quit
 //
@@ -46,7 +47,8 @@ struct Peer {
   SoupWebsocketConnection* ws = nullptr;
   GstElement* pipeline = nullptr;
   GstElement* webrtc = nullptr;
-  double join_ms = 0.0;
+  double start_ms = 0.0;  // WebSocket connect started
+  double join_ms = 0.0;   // join sent
   std::atomic<double> first_packet_ms{0.0};
   // Arrival statistics (streaming thread writes, main thread reads and resets).
   std::mutex mutex;
@@ -58,6 +60,11 @@ struct Peer {
   std::atomic<float> peak{0.0f};
   std::atomic<double> peak_ms{0.0};
   std::vector<double> acks;  // main thread
+  // Negotiation milestones (ms since join, the WebSocket's since start; 0 = not yet), for `status`: where a peer that never got
+  // audio stopped.
+  std::atomic<double> ws_ms{0.0}, offer_ms{0.0}, answer_ms{0.0};
+  std::atomic<int> ice_state{-1}, conn_state{-1};
+  std::atomic<int> remote_candidates{0}, local_candidates{0};
 };
 
 std::string g_ws_url;
@@ -177,6 +184,7 @@ void on_answer_created(GstPromise* promise, gpointer data) {
   gst_promise_unref(promise);
   if (!answer) return;
   g_signal_emit_by_name(p->webrtc, "set-local-description", answer, nullptr);
+  p->answer_ms.store(mono_ms() - p->join_ms);
   gchar* sdp = gst_sdp_message_as_text(answer->sdp);
   JsonBuilder* b = json_builder_new();
   json_builder_begin_object(b);
@@ -196,14 +204,41 @@ void on_answer_created(GstPromise* promise, gpointer data) {
 }
 
 void on_offer(Peer* p, const char* sdp_text) {
+  p->offer_ms.store(mono_ms() - p->join_ms);
   if (!p->pipeline) {
     p->pipeline = gst_pipeline_new(nullptr);
     p->webrtc = gst_element_factory_make("webrtcbin", nullptr);
     // Hand packets on as they arrive: this receiver measures arrival, not playout.
     g_object_set(p->webrtc, "latency", 0u, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, nullptr);
+    // No UPnP discovery (threads, sockets and multicast per agent) and no TCP candidates.
+    GObject* ice = nullptr;
+    g_object_get(p->webrtc, "ice-agent", &ice, nullptr);
+    if (ice) {
+      g_object_set(ice, "ice-tcp", FALSE, nullptr);
+      GObject* agent = nullptr;
+      g_object_get(ice, "agent", &agent, nullptr);
+      if (agent) {
+        g_object_set(agent, "upnp", FALSE, nullptr);
+        g_object_unref(agent);
+      }
+      g_object_unref(ice);
+    }
     gst_bin_add(GST_BIN(p->pipeline), p->webrtc);
     g_signal_connect(p->webrtc, "pad-added", G_CALLBACK(on_pad_added), p);
+    g_signal_connect(p->webrtc, "notify::ice-connection-state", G_CALLBACK(+[](GstElement* w, GParamSpec*, gpointer d) {
+                       GstWebRTCICEConnectionState st;
+                       g_object_get(w, "ice-connection-state", &st, nullptr);
+                       static_cast<Peer*>(d)->ice_state.store(static_cast<int>(st));
+                     }),
+                     p);
+    g_signal_connect(p->webrtc, "notify::connection-state", G_CALLBACK(+[](GstElement* w, GParamSpec*, gpointer d) {
+                       GstWebRTCPeerConnectionState st;
+                       g_object_get(w, "connection-state", &st, nullptr);
+                       static_cast<Peer*>(d)->conn_state.store(static_cast<int>(st));
+                     }),
+                     p);
     g_signal_connect(p->webrtc, "on-ice-candidate", G_CALLBACK(+[](GstElement*, guint mline, gchar* cand, gpointer d) {
+                       static_cast<Peer*>(d)->local_candidates++;
                        gchar* text = g_strdup_printf(R"({"type":"ice","candidate":"%s","sdpMLineIndex":%u})", cand, mline);
                        send_from_any_thread(static_cast<Peer*>(d), text);
                        g_free(text);
@@ -231,6 +266,11 @@ void on_ws_message(SoupWebsocketConnection*, SoupWebsocketDataType type, GBytes*
   if (type != SOUP_WEBSOCKET_DATA_TEXT) return;
   gsize len = 0;
   const char* text = static_cast<const char*>(g_bytes_get_data(message, &len));
+  // The battle's spectrum (20 Hz) and deck state (10 Hz per deck) are most of the traffic and of no
+  // use here: skip them before parsing, so that one process can keep up with hundreds of peers.
+  if (g_strstr_len(text, static_cast<gssize>(len), "\"type\":\"spectrum\"") ||
+      g_strstr_len(text, static_cast<gssize>(len), "\"type\":\"state\""))
+    return;
   JsonParser* parser = json_parser_new();
   if (json_parser_load_from_data(parser, text, static_cast<gssize>(len), nullptr) &&
       JSON_NODE_HOLDS_OBJECT(json_parser_get_root(parser))) {
@@ -240,6 +280,7 @@ void on_ws_message(SoupWebsocketConnection*, SoupWebsocketDataType type, GBytes*
       on_offer(p, json_object_get_string_member_with_default(o, "sdp", ""));
     } else if (std::strcmp(kind, "ice") == 0 && p->webrtc) {
       const char* cand = json_object_get_string_member_with_default(o, "candidate", "");
+      if (*cand && !std::strstr(cand, ".local")) p->remote_candidates++;
       if (*cand && !std::strstr(cand, ".local"))
         g_signal_emit_by_name(p->webrtc, "add-ice-candidate",
                               static_cast<guint>(json_object_get_int_member_with_default(o, "sdpMLineIndex", 0)), cand);
@@ -253,6 +294,7 @@ void on_ws_message(SoupWebsocketConnection*, SoupWebsocketDataType type, GBytes*
 }
 
 void connect_peer(Peer* p) {
+  p->start_ms = mono_ms();
   SoupMessage* msg = soup_message_new(SOUP_METHOD_GET, g_ws_url.c_str());
   soup_session_websocket_connect_async(
       g_session, msg, nullptr, nullptr, G_PRIORITY_DEFAULT, nullptr,
@@ -266,6 +308,7 @@ void connect_peer(Peer* p) {
           return;
         }
         soup_websocket_connection_set_max_incoming_payload_size(peer->ws, 0);
+        peer->ws_ms.store(mono_ms() - peer->start_ms);
         g_signal_connect(peer->ws, "message", G_CALLBACK(on_ws_message), peer);
         JsonBuilder* b = json_builder_new();
         json_builder_begin_object(b);
@@ -426,6 +469,23 @@ gboolean on_stdin(GIOChannel* ch, GIOCondition, gpointer) {
     } else {
       run_marker(g_peers[index].get(), count, on, off);
     }
+  } else if (cmd == "status") {
+    // One entry per peer that has no audio yet: how far its negotiation got.
+    std::ostringstream o;
+    o.precision(1);
+    o << std::fixed << "{\"waiting\":[";
+    bool first = true;
+    for (auto& p : g_peers) {
+      if (p->first_packet_ms.load() > 0.0) continue;
+      o << (first ? "" : ",") << "{\"peer\":" << p->index << ",\"battle\":\"" << p->battle << "\",\"seat\":\""
+        << p->seat << "\",\"ws_ms\":" << p->ws_ms.load() << ",\"offer_ms\":" << p->offer_ms.load()
+        << ",\"answer_ms\":" << p->answer_ms.load() << ",\"ice_state\":" << p->ice_state.load()
+        << ",\"connection_state\":" << p->conn_state.load() << ",\"local_candidates\":" << p->local_candidates.load()
+        << ",\"remote_candidates\":" << p->remote_candidates.load() << "}";
+      first = false;
+    }
+    o << "]}";
+    reply(o.str());
   } else if (cmd == "send") {
     size_t index = 0;
     std::string text;
@@ -457,7 +517,8 @@ int main(int argc, char** argv) {
   gst_init(&argc, &argv);
   g_ws_url = ws;
   g_free(ws);
-  g_session = soup_session_new();
+  // Every peer has its own WebSocket to the one server: no per-host connection limit.
+  g_session = soup_session_new_with_options("max-conns", 100000, "max-conns-per-host", 100000, nullptr);
   g_loop = g_main_loop_new(nullptr, FALSE);
   GIOChannel* ch = g_io_channel_unix_new(0);
   g_io_add_watch(ch, static_cast<GIOCondition>(G_IO_IN | G_IO_HUP), on_stdin, nullptr);

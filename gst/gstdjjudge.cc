@@ -4,7 +4,13 @@
  *
  * The battle's judge. Each request sink pad `deck_%u` (deck_0 … deck_3) receives what one deck
  * contributes to the master — after its EQ, channel fader and crossfader — so the judge hears what the
- * audience hears. Pads are lined up by running time. The element finds each transition (the mix
+ * audience hears. Pads are lined up by running time; a deck that has delivered nothing yet is
+ * silence. Live decks never wait; a deck rendered from a file waits (at most a ring of 1.4 s ahead)
+ * for the others while they make progress, and judges one that stalls for 3 s as silent. A non-live
+ * deck whose audio comes later than the judge has got (paced with `identity sync=true ts-offset=…`,
+ * which delays buffers without changing their timestamps) is heard when it arrives. When every pad
+ * has reached EOS, an open transition is closed and its `final` message is posted before the EOS
+ * message. The element finds each transition (the mix
  * handing over from one deck to another: the blend starts when a second deck becomes audible next to
  * the playing one, the handover when it gets louder, the end when the outgoing deck is gone) and
  * scores it 0–100.
@@ -57,8 +63,10 @@
 
 #include "gstdjjudge.h"
 
+#include <algorithm>
 #include <array>
 #include <chrono>
+#include <cstdint>
 #include <condition_variable>
 #include <cstring>
 #include <memory>
@@ -165,11 +173,26 @@ static void gst_dj_judge_pad_init(GstDjJudgePad* pad) {
 
 /* ---------------- element ---------------- */
 
+// The judge's timeline: frame f is running time f / 48000 s. Each deck's audio lands on the frames its
+// running time gives; what a deck has not delivered is silence. A non-live deck whose audio arrives
+// after the judge has moved past it (paced by `identity sync=true`, or stalled for a while) is
+// re-anchored to the judge's "now", so it is heard when it arrives instead of being dropped; a live
+// deck's late audio is dropped (its running time is the truth). A non-live deck never runs more than
+// a ring ahead of the others: it waits for them while they make progress, and judges a deck that
+// delivered nothing for kStall as silent.
+static constexpr int64_t kResyncFrames = JUDGE_RATE / 25;  // 40 ms: a timestamp jump larger than this resyncs
+static constexpr auto kStall = std::chrono::seconds(3);
+
 struct DeckInput {
   GstDjJudgePad* pad = nullptr;  // weak; set while requested
   bool started = false;          // received audio since the last flush
   bool eos = false;
-  int64_t write_pos = 0;         // judge frame index of the next frame to write
+  bool skipped = false;          // stalled: judged as silence until it delivers again
+  bool live = false;
+  bool paced = false;            // its latest buffer came no earlier than its running time (or live)
+  int64_t start_pos = 0;         // judge frame of its first sample (frames before are silence)
+  int64_t write_pos = 0;         // judge frame of the next sample to write
+  int64_t shift = 0;             // frames added to the running-time position (re-anchoring)
   GstSegment segment;
   std::vector<float> ring = std::vector<float>(2 * kRingFrames, 0.0f);
   std::vector<float> chunk = std::vector<float>(2 * kChunk, 0.0f);
@@ -180,9 +203,10 @@ struct GstDjJudgePrivate {
   std::condition_variable cond;
   std::array<DeckInput, kMaxDecks> decks;
   dju::TransitionJudge judge{JUDGE_RATE, kMaxDecks};
-  bool have_origin = false;
-  GstClockTime origin = 0;  // running time of judge frame 0
-  int64_t processed = 0;    // judge frames done
+  bool running = false;   // judging has begun: `first` and `processed` are valid
+  int64_t first = 0;      // judge frame of the judge's time 0
+  int64_t processed = 0;  // next judge frame to judge
+  uint64_t activity = 0;  // buffers and events seen on any pad (to tell a stalled deck from a slow one)
   bool flushing = false;
   bool eos_posted = false;
 };
@@ -202,6 +226,10 @@ static int pad_index(GstDjJudge* self, GstPad* pad) {
   for (int i = 0; i < kMaxDecks; ++i)
     if (self->priv->decks[i].pad == GST_DJ_JUDGE_PAD(pad)) return i;
   return -1;
+}
+
+static GstClockTime frames_to_time(int64_t frames) {
+  return frames <= 0 ? 0 : gst_util_uint64_scale_round(static_cast<guint64>(frames), GST_SECOND, JUDGE_RATE);
 }
 
 static GstMessage* report_message(GstDjJudge* self, const dju::JudgeReport& r, GstClockTime origin) {
@@ -234,21 +262,54 @@ static GstMessage* report_message(GstDjJudge* self, const dju::JudgeReport& r, G
 
 using ReportBatch = std::vector<dju::JudgeReport>;
 
-// Judges every frame that all running pads have delivered (or, with `force`, up to `upto` treating
-// missing audio as silence). Called with the lock held; reports are collected for posting after unlock.
-static void judge_available(GstDjJudgePrivate* p, bool force, int64_t upto, ReportBatch& out) {
+// Judging may begin once every requested deck has delivered audio (or ended, or stalled), or as soon
+// as a live deck has: a live deck never waits.
+static bool may_start(const GstDjJudgePrivate* p) {
+  bool any = false, any_live = false, all = true;
+  for (const auto& d : p->decks) {
+    if (!d.pad) continue;
+    if (d.started) {
+      any = true;
+      any_live = any_live || d.live;
+    } else if (!d.eos && !d.skipped) {
+      all = false;
+    }
+  }
+  return any && (all || any_live);
+}
+
+// The first frame a deck may not write yet (its ring is full up to there).
+static int64_t write_limit(const GstDjJudgePrivate* p, const DeckInput& d) {
+  const int64_t base = p->running ? std::max(p->processed, d.start_pos) : d.start_pos;
+  return base + kRingFrames;
+}
+
+// Judges every frame that all waited-for decks have delivered (with `upto`, at least up to there,
+// treating missing audio as silence). Called with the lock held; reports are collected for posting
+// after unlock.
+static void judge_available(GstDjJudgePrivate* p, int64_t upto, ReportBatch& out) {
+  if (!p->running) {
+    if (!may_start(p) && upto == INT64_MIN) return;
+    int64_t first = INT64_MAX;
+    for (const auto& d : p->decks)
+      if (d.pad && d.started) first = std::min(first, d.start_pos);
+    if (first == INT64_MAX) return;
+    p->running = true;
+    p->first = p->processed = first;
+  }
   int64_t end = INT64_MAX;
   int64_t any_end = p->processed;
-  bool any = false;
-  for (auto& d : p->decks) {
+  bool waited = false;
+  for (const auto& d : p->decks) {
     if (!d.pad || !d.started) continue;
     any_end = std::max(any_end, d.write_pos);
-    if (d.eos) continue;
+    if (d.eos || d.skipped) continue;
     end = std::min(end, d.write_pos);
-    any = true;
+    waited = true;
   }
-  if (!any) end = any_end;
-  if (force) end = std::max(end, upto);
+  if (!waited) end = any_end;
+  end = std::max(end, upto);
+  if (end <= p->processed) return;
   // Known tempo/key from the pads.
   for (int i = 0; i < kMaxDecks; ++i) {
     DeckInput& d = p->decks[i];
@@ -266,14 +327,17 @@ static void judge_available(GstDjJudgePrivate* p, bool force, int64_t upto, Repo
     for (int i = 0; i < kMaxDecks; ++i) {
       DeckInput& d = p->decks[i];
       if (!d.pad || !d.started) continue;
+      const int64_t lo = std::max(d.start_pos, d.write_pos - kRingFrames);
+      bool any = false;
       for (int64_t f = 0; f < n; ++f) {
         const int64_t idx = p->processed + f;
-        const bool have = idx < d.write_pos;
+        const bool have = idx >= lo && idx < d.write_pos;
         const float* src = &d.ring[2 * static_cast<size_t>(idx % kRingFrames)];
         d.chunk[2 * f] = have ? src[0] : 0.0f;
         d.chunk[2 * f + 1] = have ? src[1] : 0.0f;
+        any = any || have;
       }
-      ptrs[i] = d.chunk.data();
+      if (any) ptrs[i] = d.chunk.data();
     }
     p->judge.process(ptrs, static_cast<size_t>(n));
     p->processed += n;
@@ -293,7 +357,7 @@ static GstFlowReturn gst_dj_judge_chain(GstPad* pad, GstObject* parent, GstBuffe
   GstDjJudge* self = GST_DJ_JUDGE(parent);
   GstDjJudgePrivate* p = self->priv;
   ReportBatch reports;
-  GstClockTime origin;
+  GstClockTime origin = 0;
   GstMapInfo map;
   if (!gst_buffer_map(buf, &map, GST_MAP_READ)) {
     gst_buffer_unref(buf);
@@ -303,14 +367,24 @@ static GstFlowReturn gst_dj_judge_chain(GstPad* pad, GstObject* parent, GstBuffe
   const int64_t frames = static_cast<int64_t>(map.size / (2 * sizeof(float)));
   GstDjJudgePad* jpad = GST_DJ_JUDGE_PAD(pad);
   if (!jpad->live_checked) {
-    // A live deck keeps time by the clock: then a pad that runs ahead never waits for another one
-    // (that would stall the deck's other branches, the mix itself); a file being rendered waits.
+    // A live deck keeps time by the clock: it never waits for another one (that would stall the
+    // deck's other branches, the mix itself); a file being rendered waits for the slower decks.
     GstQuery* q = gst_query_new_latency();
     if (gst_pad_peer_query(pad, q)) gst_query_parse_latency(q, &jpad->live, nullptr, nullptr);
     gst_query_unref(q);
     jpad->live_checked = TRUE;
   }
   const bool live = jpad->live;
+  // The pipeline clock's running time now: tells a deck paced in real time (buffers arrive at their
+  // running time) from one rendered as fast as possible (they arrive early).
+  GstClockTime now = GST_CLOCK_TIME_NONE;
+  if (GstClock* clock = gst_element_get_clock(GST_ELEMENT(self))) {
+    const GstClockTime base = gst_element_get_base_time(GST_ELEMENT(self));
+    const GstClockTime t = gst_clock_get_time(clock);
+    if (GST_STATE(self) == GST_STATE_PLAYING && t >= base) now = t - base;
+    gst_object_unref(clock);
+  }
+  GstFlowReturn ret = GST_FLOW_OK;
   {
     std::unique_lock<std::mutex> lk(p->lock);
     const int idx = pad_index(self, pad);
@@ -321,39 +395,99 @@ static GstFlowReturn gst_dj_judge_chain(GstPad* pad, GstObject* parent, GstBuffe
       return idx < 0 ? GST_FLOW_NOT_LINKED : GST_FLOW_FLUSHING;
     }
     DeckInput& d = p->decks[idx];
-    GstClockTime rt = gst_segment_to_running_time(&d.segment, GST_FORMAT_TIME, GST_BUFFER_PTS(buf));
-    if (!p->have_origin && GST_CLOCK_TIME_IS_VALID(rt)) {
-      p->origin = rt;
-      p->have_origin = true;
+    d.live = live;
+    d.skipped = false;
+    ++p->activity;
+    // Where this buffer belongs on the judge's timeline.
+    const GstClockTime rt = gst_segment_to_running_time(&d.segment, GST_FORMAT_TIME, GST_BUFFER_PTS(buf));
+    int64_t gap = 0;   // silent frames to write before the buffer
+    int64_t skip = 0;  // leading frames of the buffer to drop
+    if (GST_CLOCK_TIME_IS_VALID(rt)) {
+      d.paced = live || (GST_CLOCK_TIME_IS_VALID(now) && rt <= now + 100 * GST_MSECOND);
+      if (!d.started && GST_CLOCK_TIME_IS_VALID(now) && now > rt + 200 * GST_MSECOND) {
+        // A deck that starts later than its timestamps say (`identity sync=true ts-offset=…`) while
+        // the others play in real time comes in now, as the listener would hear it.
+        bool others = false, others_paced = true;
+        for (const auto& o : p->decks) {
+          if (&o == &d || !o.pad || !o.started || o.eos) continue;
+          others = true;
+          others_paced = others_paced && o.paced;
+        }
+        if (others && others_paced)
+          d.shift = static_cast<int64_t>(gst_util_uint64_scale_round(now - rt, JUDGE_RATE, GST_SECOND));
+      }
+      const int64_t pos = static_cast<int64_t>(gst_util_uint64_scale_round(rt, JUDGE_RATE, GST_SECOND)) + d.shift;
+      if (!d.started) {
+        d.start_pos = d.write_pos = pos;
+      } else if (pos > d.write_pos + kResyncFrames) {
+        gap = pos - d.write_pos;
+        if (gap > 8 * kRingFrames) {  // a long pause: start over there
+          d.start_pos = d.write_pos = pos;
+          gap = 0;
+        }
+      } else if (pos < d.write_pos - kResyncFrames) {
+        skip = std::min(frames, d.write_pos - pos);  // overlaps what we have
+      }
+    } else if (!d.started) {
+      d.start_pos = d.write_pos = p->running ? p->processed : 0;
     }
-    if (!d.started || GST_BUFFER_FLAG_IS_SET(buf, GST_BUFFER_FLAG_DISCONT)) {
-      int64_t pos = p->processed;
-      if (GST_CLOCK_TIME_IS_VALID(rt) && rt >= p->origin)
-        pos = static_cast<int64_t>(gst_util_uint64_scale_round(rt - p->origin, JUDGE_RATE, GST_SECOND));
-      if (!d.started || pos > d.write_pos) d.write_pos = pos;
-      d.started = true;
+    d.started = true;
+    if (p->running && d.write_pos + gap < p->processed) {
+      const int64_t late = p->processed - (d.write_pos + gap);
+      if (!live) {
+        // Paced or stalled: hear it from now on.
+        d.shift += late;
+        d.write_pos += late;
+        if (d.start_pos > d.write_pos) d.start_pos = d.write_pos;
+      } else {
+        // Live: what the judge has passed is gone; the rest keeps its running time.
+        const int64_t g = std::min(gap, late);
+        gap -= g;
+        d.write_pos += g;
+        const int64_t s = std::min(frames - skip, late - g);
+        skip += s;
+        d.write_pos += s;
+      }
     }
-    int64_t off = 0;
-    if (d.write_pos < p->processed) {  // late audio: the judge has moved on
-      off = std::min(frames, p->processed - d.write_pos);
-      d.write_pos += off;
-    }
-    while (off < frames) {
-      const int64_t space = kRingFrames - (d.write_pos - p->processed);
+    int64_t off = skip;
+    while (gap > 0 || off < frames) {
+      if (p->flushing) {
+        ret = GST_FLOW_FLUSHING;
+        break;
+      }
+      int64_t space = write_limit(p, d) - d.write_pos;
       if (space <= 0) {
-        judge_available(p, false, 0, reports);
-        if (kRingFrames - (d.write_pos - p->processed) > 0) continue;
-        // This pad is a ring ahead of another. Live: carry on now, the late deck counts as silent
-        // where it is missing. Not live: wait for it (a second at most, then carry on as well).
+        judge_available(p, INT64_MIN, reports);
+        if (write_limit(p, d) - d.write_pos > 0) continue;
         p->cond.notify_all();
         if (live) {
-          judge_available(p, true, d.write_pos - kRingFrames / 2, reports);
+          // A live deck never waits: a deck that is behind counts as silent where it is missing.
+          judge_available(p, d.write_pos - kRingFrames / 2, reports);
           continue;
         }
-        if (p->cond.wait_for(lk, std::chrono::seconds(1)) == std::cv_status::timeout || p->flushing) {
-          if (p->flushing) break;
-          judge_available(p, true, d.write_pos - kRingFrames / 2, reports);
+        // Wait while the others make progress; a deck that did nothing for kStall is judged silent.
+        const uint64_t seen = p->activity;
+        if (p->cond.wait_for(lk, kStall) == std::cv_status::timeout && p->activity == seen && !p->flushing) {
+          for (int j = 0; j < kMaxDecks; ++j) {
+            DeckInput& o = p->decks[j];
+            if (j == idx || !o.pad || o.eos || o.skipped) continue;
+            if (!o.started || o.write_pos < d.write_pos) {
+              GST_DEBUG_OBJECT(self, "deck_%d stalled: judged as silence until it delivers", j);
+              o.skipped = true;
+            }
+          }
+          judge_available(p, INT64_MIN, reports);
         }
+        continue;
+      }
+      if (gap > 0) {
+        const int64_t n = std::min(space, gap);
+        for (int64_t f = 0; f < n; ++f) {
+          float* dst = &d.ring[2 * static_cast<size_t>((d.write_pos + f) % kRingFrames)];
+          dst[0] = dst[1] = 0.0f;
+        }
+        d.write_pos += n;
+        gap -= n;
         continue;
       }
       const int64_t n = std::min(space, frames - off);
@@ -365,14 +499,14 @@ static GstFlowReturn gst_dj_judge_chain(GstPad* pad, GstObject* parent, GstBuffe
       d.write_pos += n;
       off += n;
     }
-    judge_available(p, false, 0, reports);
+    judge_available(p, INT64_MIN, reports);
     p->cond.notify_all();
-    origin = p->origin;
+    origin = frames_to_time(p->first);
   }
   gst_buffer_unmap(buf, &map);
   gst_buffer_unref(buf);
   post_reports(self, reports, origin);
-  return GST_FLOW_OK;
+  return ret;
 }
 
 static gboolean gst_dj_judge_sink_event(GstPad* pad, GstObject* parent, GstEvent* event) {
@@ -399,9 +533,18 @@ static gboolean gst_dj_judge_sink_event(GstPad* pad, GstObject* parent, GstEvent
       p->flushing = false;
       const int idx = pad_index(self, pad);
       if (idx >= 0) {
-        p->decks[idx].started = false;
-        p->decks[idx].eos = false;
-        gst_segment_init(&p->decks[idx].segment, GST_FORMAT_TIME);
+        DeckInput& d = p->decks[idx];
+        d.started = d.eos = d.skipped = false;
+        d.shift = 0;
+        gst_segment_init(&d.segment, GST_FORMAT_TIME);
+      }
+      // Running time starts again after a flush: once every deck has flushed, so does the judge.
+      bool any = false;
+      for (const auto& d : p->decks) any = any || (d.pad && d.started);
+      if (!any) {
+        p->judge.reset();
+        p->running = false;
+        p->processed = p->first = 0;
       }
       p->eos_posted = false;
       break;
@@ -409,11 +552,17 @@ static gboolean gst_dj_judge_sink_event(GstPad* pad, GstObject* parent, GstEvent
     case GST_EVENT_EOS: {
       std::lock_guard<std::mutex> lk(p->lock);
       const int idx = pad_index(self, pad);
-      if (idx >= 0) p->decks[idx].eos = true;
-      judge_available(p, false, 0, reports);
+      if (idx >= 0) {
+        p->decks[idx].eos = true;
+        p->decks[idx].skipped = false;
+      }
+      ++p->activity;
       bool all = true;
       for (auto& d : p->decks)
         if (d.pad && !d.eos) all = false;
+      // At the end, judge everything delivered, then close a blend that is still open: its final
+      // report reaches the bus before the EOS message.
+      judge_available(p, INT64_MIN, reports);
       if (all && !p->eos_posted) {
         p->judge.finish();
         dju::JudgeReport r;
@@ -422,7 +571,7 @@ static gboolean gst_dj_judge_sink_event(GstPad* pad, GstObject* parent, GstEvent
         post_eos = true;
       }
       p->cond.notify_all();
-      origin = p->origin;
+      origin = frames_to_time(p->first);
       break;
     }
     default:
@@ -471,8 +620,8 @@ static GstPad* gst_dj_judge_request_new_pad(GstElement* element, GstPadTemplate*
     std::lock_guard<std::mutex> lk(p->lock);
     DeckInput& d = p->decks[idx];
     d.pad = GST_DJ_JUDGE_PAD(pad);
-    d.started = false;
-    d.eos = false;
+    d.started = d.eos = d.skipped = false;
+    d.shift = 0;
     gst_segment_init(&d.segment, GST_FORMAT_TIME);
   }
   gst_element_add_pad(element, pad);
@@ -499,15 +648,15 @@ static GstStateChangeReturn gst_dj_judge_change_state(GstElement* element, GstSt
   if (transition == GST_STATE_CHANGE_READY_TO_PAUSED || transition == GST_STATE_CHANGE_PAUSED_TO_READY) {
     std::lock_guard<std::mutex> lk(p->lock);
     p->judge.reset();
-    p->have_origin = false;
-    p->processed = 0;
+    p->running = false;
+    p->processed = p->first = 0;
     p->flushing = transition == GST_STATE_CHANGE_PAUSED_TO_READY;
     p->eos_posted = false;
     for (auto& d : p->decks) {
-      d.started = false;
-      d.eos = false;
-      d.write_pos = 0;
+      d.started = d.eos = d.skipped = false;
+      d.start_pos = d.write_pos = d.shift = 0;
       gst_segment_init(&d.segment, GST_FORMAT_TIME);
+      if (d.pad) d.pad->live_checked = FALSE;
     }
     p->cond.notify_all();
   }

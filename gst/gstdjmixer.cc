@@ -71,6 +71,7 @@
 #include "common/units.h"
 #include "mixer/gain_laws.h"
 #include "mixer/limiter.h"
+#include "mixer/simd.h"
 
 GST_DEBUG_CATEGORY_STATIC(gst_dj_mixer_debug);
 #define GST_CAT_DEFAULT gst_dj_mixer_debug
@@ -381,14 +382,10 @@ static gboolean gst_dj_mixer_aggregate_one_buffer(GstAudioAggregator* aagg, GstA
   if (!pp->gain.ramping()) {
     pp->gain.snap();
     const float g = pp->gain.current();
-    const size_t n = static_cast<size_t>(num_frames) * channels;
-    if (g == 1.0f) {
-      for (size_t i = 0; i < n; ++i) out[i] += in[i];
-    } else if (g == 0.0f) {
+    if (g == 0.0f)
       filled = FALSE;  // a closed channel adds nothing
-    } else {
-      for (size_t i = 0; i < n; ++i) out[i] += g * in[i];
-    }
+    else
+      dju::mix_add(out, in, static_cast<size_t>(num_frames) * channels, g);
   } else {
     for (guint f = 0; f < num_frames; ++f) {
       const float g = pp->gain.next();
@@ -479,8 +476,7 @@ static GstFlowReturn gst_dj_mixer_finish_buffer(GstAggregator* agg, GstBuffer* b
         for (int c = 0; c < nch; ++c) data[f * nch + c] *= g;
       }
     } else if (mp->master.current() != 1.0f) {
-      const float g = mp->master.current();
-      for (size_t i = 0; i < static_cast<size_t>(frames) * nch; ++i) data[i] *= g;
+      dju::scale(data, static_cast<size_t>(frames) * nch, mp->master.current());
     }
 
     mp->limiter.set_ceiling(std::min(1.0f, dju::db_to_gain(mp->ceiling_db.load())));

@@ -59,6 +59,7 @@ std::shared_ptr<Battle> Battle::create(const std::string& id, const BattleSettin
   b->token_[0] = generate_token();
   b->token_[1] = generate_token();
   b->created_at_ = now_ms();
+  b->ice_loopback_ = opus.ice_loopback;
   BattlePipeline* bp = BattleBuilder::build("battle-" + id, store->recording_path(id), opus, error);
   if (!bp) return nullptr;
   b->pipe_.reset(bp);
@@ -425,7 +426,12 @@ uint64_t Battle::attach(BattleSubscriber* sub, Role role, const std::string& dj_
     ev.connection = [id = id_, who](const std::string& state) { log_event(id, "peer " + who + " " + state); };
     std::string err;
     GstElement* cue = role == Role::Spectator ? nullptr : pipe_->cue_rtp_tee[seat_index(role)];
-    auto peer = Peer::create(pipe_->pipeline, pipe_->master_rtp_tee, cue, "peer_" + std::to_string(sid), ev, &err);
+    ev.failed = [weak, sid](const std::string& reason) {
+      if (auto self = weak.lock()) self->fail_peer(sid, reason);
+    };
+    Peer::Options popt;
+    popt.loopback_only = ice_loopback_;
+    auto peer = Peer::create(pipe_->pipeline, pipe_->master_rtp_tee, cue, "peer_" + std::to_string(sid), popt, ev, &err);
     if (!peer) {
       subs_.erase(sid);
       if (role != Role::Spectator) seat_holder_[seat_index(role)] = 0;
@@ -475,6 +481,22 @@ void Battle::detach(uint64_t sid) {
       battle_event("seat", m);
     }
   }
+}
+
+void Battle::fail_peer(uint64_t sid, const std::string& reason) {
+  auto it = peers_.find(sid);
+  if (it == peers_.end()) return;
+  it->second->stop();
+  peers_.erase(it);
+  auto s = subs_.find(sid);
+  if (s == subs_.end()) return;
+  s->second.peer.reset();
+  log_event(id_, std::string("peer ") + role_name(s->second.role) + "#" + std::to_string(sid) + " failed: " + reason);
+  JsonObject* m = typed("error");
+  json_object_set_string_member(m, "code", "webrtc-failed");
+  std::string text = "the audio connection failed (" + reason + "); join again to reconnect";
+  json_object_set_string_member(m, "message", text.c_str());
+  send_to(sid, m);
 }
 
 bool Battle::answer(uint64_t sid, const std::string& sdp, Refusal* r) {
@@ -1034,14 +1056,19 @@ bool Battle::on_bus(GstMessage* m) {
       if (e) g_error_free(e);
       g_free(dbg);
       if (pipe_) GST_DEBUG_BIN_TO_DOT_FILE_WITH_TS(GST_BIN(pipe_->pipeline), GST_DEBUG_GRAPH_SHOW_ALL, "battle-error");
-      // An error inside one peer's branch closes that peer only.
+      // An error inside one peer's branch closes that peer only (its pads never pass the error
+      // upstream, see peer.h).
       bool in_peer = false;
-      for (auto& [sid, peer] : peers_)
-        if (src.rfind("peer_", 0) == 0 || peer->name() == src) in_peer = true;
-      GstObject* o = GST_MESSAGE_SRC(m);
-      for (GstObject* p = o; p && !in_peer; p = GST_OBJECT_PARENT(p))
-        if (std::string(GST_OBJECT_NAME(p)).rfind("peer_", 0) == 0) in_peer = true;
-      if (!in_peer && state_ != BattleState::Ended) end("error");
+      uint64_t peer_sid = 0;
+      for (GstObject* p = GST_MESSAGE_SRC(m); p && !in_peer; p = GST_OBJECT_PARENT(p)) {
+        std::string name = GST_OBJECT_NAME(p);
+        if (name.rfind("peer_", 0) == 0 && pipe_ && GST_OBJECT_PARENT(p) == GST_OBJECT(pipe_->pipeline)) {
+          in_peer = true;
+          peer_sid = g_ascii_strtoull(name.c_str() + 5, nullptr, 10);
+        }
+      }
+      if (in_peer) fail_peer(peer_sid, std::string("error from ") + src);
+      else if (state_ != BattleState::Ended) end("error");
       break;
     }
     default: break;

@@ -115,6 +115,8 @@ class Battle : public std::enable_shared_from_this<Battle> {
   void update_judge_gains();
   void update_judge_deck(int i);
   bool apply_param(int seat_index, const struct ParamInfo* p, JsonNode* value, Refusal* r, GstPad** probe_pad);
+  // A peer's WebRTC branch failed: close it and tell its client (who may join again).
+  void fail_peer(uint64_t sub_id, const std::string& reason);
   void ack_when_heard(GstPad* pad, uint64_t sub_id, gint64 ack_id, double received_ms);
   JsonObject* mixer_state() const;
   JsonObject* scores_json() const;
@@ -132,6 +134,7 @@ class Battle : public std::enable_shared_from_this<Battle> {
   std::unique_ptr<BattlePipeline> pipe_;
   std::unique_ptr<OutputManager> outputs_;
   guint bus_watch_ = 0, timer_ = 0;
+  bool ice_loopback_ = false;
   bool recording_done_ = false;
 
   std::map<uint64_t, Sub> subs_;

@@ -116,6 +116,11 @@ GstElement* opus_encoder(Maker& m, const std::string& name, const PipelineSettin
   return enc;
 }
 
+// GstAudioAggregator mixes in blocks of 10 ms unless told otherwise: a change made just after a block
+// started then waited up to 10 ms to be heard. Mix in the decks' own block of 256 frames (5.3 ms).
+constexpr guint64 kBlockNs = 256 * GST_SECOND / 48000;
+void mix_in_deck_blocks(GstElement* mixer) { set_uint64_if_present(mixer, "output-buffer-duration", kBlockNs); }
+
 GstElement* small_queue(Maker& m, const std::string& name) {
   GstElement* q = m.make("queue", name);
   // Live audio: never hold more than 200 ms in a branch, and never let one branch stall the others.
@@ -141,6 +146,7 @@ BattlePipeline* BattleBuilder::build(const std::string& name, const std::string&
   else g_printerr("battle %s: djjudge is not available, transitions will not be scored\n", name.c_str());
   g_object_set(bp->master_tee, "allow-not-linked", TRUE, nullptr);
   g_object_set(bp->mixer, "latency", static_cast<guint64>(opus.mixer_latency_ms * GST_MSECOND), nullptr);
+  mix_in_deck_blocks(bp->mixer);
   if (g_object_class_find_property(G_OBJECT_GET_CLASS(bp->mixer), "post-messages"))
     g_object_set(bp->mixer, "post-messages", FALSE, nullptr);  // djspectrum reports the master
   set_uint64_if_present(bp->spectrum, "interval", 50 * GST_MSECOND);  // ~20 Hz to browsers
@@ -190,6 +196,7 @@ BattlePipeline* BattleBuilder::build(const std::string& name, const std::string&
       g_object_set(bp->cue_mixer[i], "post-messages", FALSE, nullptr);
     // The master reaches the cue mixer one mixer period after the deck: give it time to arrive.
     g_object_set(bp->cue_mixer[i], "latency", static_cast<guint64>((opus.mixer_latency_ms + 10) * GST_MSECOND), nullptr);
+    mix_in_deck_blocks(bp->cue_mixer[i]);
     GstElement* cue_conv = m.make("audioconvert", "cue_convert_" + s);
     GstElement* cue_enc = opus_encoder(m, "cue_opusenc_" + s, opus);
     GstElement* cue_pay = m.make("rtpopuspay", "cue_pay_" + s);

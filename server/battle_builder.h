@@ -25,6 +25,8 @@ struct PipelineSettings {
   // Slack the mixers wait for late deck buffers before mixing without them (GstAggregator
   // "latency"). With none, a busy machine turns every scheduling hiccup into a dropout.
   double mixer_latency_ms = 20.0;
+  // Peers gather ICE candidates on 127.0.0.1 only (--ice-loopback).
+  bool ice_loopback = false;
 };
 
 struct BattlePipeline {

@@ -79,6 +79,7 @@ int main(int argc, char** argv) {
         *key = nullptr;
   int max_upload_mb = 64, max_battles = 16;
   double frame_ms = 5.0, mix_latency_ms = 20.0;
+  gboolean ice_loopback = FALSE;
   GOptionEntry entries[] = {
       {"port", 'p', 0, G_OPTION_ARG_INT, &port, "HTTP port (0 picks a free one; env DJU_PORT)", "PORT"},
       {"host", 0, 0, G_OPTION_ARG_STRING, &host, "Address to listen on (default: every interface)", "IP"},
@@ -92,6 +93,8 @@ int main(int argc, char** argv) {
       {"max-battles", 0, 0, G_OPTION_ARG_INT, &max_battles, "Battles hosted at once (default 16)", "N"},
       {"opus-frame-ms", 0, 0, G_OPTION_ARG_DOUBLE, &frame_ms, "Opus frame size for WebRTC: 2.5, 5, 10 or 20 (default 5)", "MS"},
       {"mix-latency-ms", 0, 0, G_OPTION_ARG_DOUBLE, &mix_latency_ms, "Slack for late deck buffers before mixing (default 20)", "MS"},
+      {"ice-loopback", 0, 0, G_OPTION_ARG_NONE, &ice_loopback,
+       "WebRTC on 127.0.0.1 only (browsers on this machine; env DJU_ICE_LOOPBACK=1)", nullptr},
       {nullptr, 0, 0, G_OPTION_ARG_NONE, nullptr, nullptr, nullptr}};
   GOptionContext* oc = g_option_context_new("- DJ battles mixed on the server, streamed over WebRTC");
   g_option_context_add_main_entries(oc, entries, nullptr);
@@ -136,6 +139,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   o.pipeline.mixer_latency_ms = mix_latency_ms;
+  o.pipeline.ice_loopback = ice_loopback || g_strcmp0(g_getenv("DJU_ICE_LOOPBACK"), "1") == 0;
   g_free(host); g_free(tracks); g_free(data); g_free(web); g_free(admin); g_free(cert); g_free(key);
 
   // Absolute folders: log lines and decks need paths that do not depend on the working directory.

@@ -2,15 +2,27 @@
 
 #include <gst/sdp/sdp.h>
 #include <gst/webrtc/webrtc.h>
+#include <nice/nice.h>
+
+#include <atomic>
 
 #include "json_util.h"
 #include "main_context.h"
 
 namespace dju {
 
+// Between the battle's tee and one peer's webrtcbin: shut until the connection is up, and a wall
+// that no flow error climbs over.
+struct Peer::Gate {
+  std::atomic<bool> open{false};
+  std::atomic<bool> failed{false};
+  std::weak_ptr<Peer> peer;
+};
+
 namespace {
 
 using WeakPeer = std::weak_ptr<Peer>;
+using GateRef = std::shared_ptr<Peer::Gate>;
 
 void free_weak(gpointer p, GClosure*) { delete static_cast<WeakPeer*>(p); }
 
@@ -38,6 +50,45 @@ void finish_teardown(Teardown* t) {
   delete t;
 }
 
+GQuark gate_quark() {
+  static GQuark q = g_quark_from_static_string("dju-peer-gate");
+  return q;
+}
+
+void gate_failed(const GateRef& gate, GstFlowReturn ret) {
+  if (ret == GST_FLOW_FLUSHING || gate->failed.exchange(true)) return;
+  std::string reason = std::string("the WebRTC branch stopped (") + gst_flow_get_name(ret) + ")";
+  WeakPeer weak = gate->peer;
+  run_on_main([weak, reason] {
+    auto self = weak.lock();
+    if (self) self->report_failure(reason);
+  });
+}
+
+GstFlowReturn gated_chain(GstPad* pad, GstObject* parent, GstBuffer* buffer) {
+  const GateRef& gate = *static_cast<GateRef*>(g_object_get_qdata(G_OBJECT(pad), gate_quark()));
+  if (!gate->open.load(std::memory_order_acquire) || gate->failed.load(std::memory_order_relaxed)) {
+    gst_buffer_unref(buffer);
+    return GST_FLOW_OK;
+  }
+  GstFlowReturn ret = gst_proxy_pad_chain_default(pad, parent, buffer);
+  if (ret != GST_FLOW_OK) gate_failed(gate, ret);
+  return GST_FLOW_OK;
+}
+
+GstFlowReturn gated_chain_list(GstPad* pad, GstObject* parent, GstBufferList* list) {
+  const GateRef& gate = *static_cast<GateRef*>(g_object_get_qdata(G_OBJECT(pad), gate_quark()));
+  if (!gate->open.load(std::memory_order_acquire) || gate->failed.load(std::memory_order_relaxed)) {
+    gst_buffer_list_unref(list);
+    return GST_FLOW_OK;
+  }
+  GstFlowReturn ret = gst_proxy_pad_chain_list_default(pad, parent, list);
+  if (ret != GST_FLOW_OK) gate_failed(gate, ret);
+  return GST_FLOW_OK;
+}
+
+void free_gate_ref(gpointer p) { delete static_cast<GateRef*>(p); }
+
 GstPadProbeReturn unlink_when_idle(GstPad* pad, GstPadProbeInfo*, gpointer data) {
   auto* t = static_cast<Teardown*>(data);
   GstPad* peer = gst_pad_get_peer(pad);
@@ -52,7 +103,8 @@ GstPadProbeReturn unlink_when_idle(GstPad* pad, GstPadProbeInfo*, gpointer data)
 }  // namespace
 
 std::shared_ptr<Peer> Peer::create(GstPipeline* pipeline, GstElement* master_tee, GstElement* cue_tee,
-                                   const std::string& name, Events events, std::string* error) {
+                                   const std::string& name, const Options& options, Events events,
+                                   std::string* error) {
   std::shared_ptr<Peer> p(new Peer());
   p->name_ = name;
   p->events_ = std::move(events);
@@ -68,35 +120,49 @@ std::shared_ptr<Peer> Peer::create(GstPipeline* pipeline, GstElement* master_tee
   g_object_set(p->webrtc_, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, nullptr);
   gst_bin_add(GST_BIN(p->bin_), p->webrtc_);
 
+  // ICE: no UPnP port mapping (a server has no home router to ask, and every agent would start
+  // its own UPnP discovery: sockets, threads and multicast per peer), no TCP candidates.
+  GObject* ice = nullptr;
+  g_object_get(p->webrtc_, "ice-agent", &ice, nullptr);
+  if (ice) {
+    if (g_object_class_find_property(G_OBJECT_GET_CLASS(ice), "ice-tcp")) g_object_set(ice, "ice-tcp", FALSE, nullptr);
+    GObject* agent = nullptr;
+    if (g_object_class_find_property(G_OBJECT_GET_CLASS(ice), "agent")) g_object_get(ice, "agent", &agent, nullptr);
+    if (agent && NICE_IS_AGENT(agent)) {
+      g_object_set(agent, "upnp", FALSE, nullptr);
+      if (options.loopback_only) {
+        NiceAddress lo;
+        nice_address_init(&lo);
+        nice_address_set_from_string(&lo, "127.0.0.1");
+        nice_agent_add_local_address(NICE_AGENT(agent), &lo);
+      }
+    }
+    if (agent) g_object_unref(agent);
+    g_object_unref(ice);
+  }
+
+  p->gate_ = std::make_shared<Gate>();
+  p->gate_->peer = p;
   GstElement* tees[2] = {master_tee, cue_tee};
   GstPad* ghosts[2] = {};
   for (int i = 0; i < 2; i++) {
     if (!tees[i]) continue;
-    GstElement* q = gst_element_factory_make("queue", nullptr);
-    // A slow receiver drops its own old packets rather than holding back the shared tee.
-    g_object_set(q, "leaky", 2, "max-size-buffers", 0u, "max-size-bytes", 0u, "max-size-time",
-                 200 * GST_MSECOND, nullptr);
-    gst_bin_add(GST_BIN(p->bin_), q);
-    GstPad* qsrc = gst_element_get_static_pad(q, "src");
     GstPad* wsink = gst_element_request_pad_simple(p->webrtc_, "sink_%u");
-    bool linked = wsink && gst_pad_link(qsrc, wsink) == GST_PAD_LINK_OK;
-    gst_object_unref(qsrc);
-    if (wsink) {
-      GstWebRTCRTPTransceiver* trans = nullptr;
-      g_object_get(wsink, "transceiver", &trans, nullptr);
-      if (trans) {
-        g_object_set(trans, "direction", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY, nullptr);
-        gst_object_unref(trans);
-      }
-      gst_object_unref(wsink);
-    }
-    if (!linked) {
+    if (!wsink) {
       *error = "cannot link to webrtcbin";
       return nullptr;
     }
-    GstPad* qsink = gst_element_get_static_pad(q, "sink");
-    ghosts[i] = gst_ghost_pad_new(i == 0 ? "master" : "cue", qsink);
-    gst_object_unref(qsink);
+    GstWebRTCRTPTransceiver* trans = nullptr;
+    g_object_get(wsink, "transceiver", &trans, nullptr);
+    if (trans) {
+      g_object_set(trans, "direction", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY, nullptr);
+      gst_object_unref(trans);
+    }
+    ghosts[i] = gst_ghost_pad_new(i == 0 ? "master" : "cue", wsink);
+    gst_object_unref(wsink);
+    g_object_set_qdata_full(G_OBJECT(ghosts[i]), gate_quark(), new GateRef(p->gate_), free_gate_ref);
+    gst_pad_set_chain_function(ghosts[i], gated_chain);
+    gst_pad_set_chain_list_function(ghosts[i], gated_chain_list);
     gst_element_add_pad(p->bin_, ghosts[i]);
   }
 
@@ -118,12 +184,12 @@ std::shared_ptr<Peer> Peer::create(GstPipeline* pipeline, GstElement* master_tee
                         G_CALLBACK(+[](GstElement* w, GParamSpec*, gpointer d) {
                           GstWebRTCPeerConnectionState st;
                           g_object_get(w, "connection-state", &st, nullptr);
+                          WeakPeer weak = *static_cast<WeakPeer*>(d);
                           GEnumClass* k = static_cast<GEnumClass*>(
                               g_type_class_ref(GST_TYPE_WEBRTC_PEER_CONNECTION_STATE));
                           GEnumValue* v = g_enum_get_value(k, st);
                           std::string name = v ? v->value_nick : "unknown";
                           g_type_class_unref(k);
-                          WeakPeer weak = *static_cast<WeakPeer*>(d);
                           run_on_main([weak, name] {
                             auto self = weak.lock();
                             if (!self || self->stopped_) return;
@@ -132,6 +198,17 @@ std::shared_ptr<Peer> Peer::create(GstPipeline* pipeline, GstElement* master_tee
                           });
                         }),
                         new WeakPeer(p), free_weak, GConnectFlags(0));
+
+  // The gate opens from webrtcbin's thread, with no main-loop delay before the first packet.
+  g_signal_connect_data(p->webrtc_, "notify::connection-state",
+                        G_CALLBACK(+[](GstElement* w, GParamSpec*, gpointer d) {
+                          GstWebRTCPeerConnectionState st;
+                          g_object_get(w, "connection-state", &st, nullptr);
+                          (*static_cast<GateRef*>(d))->open.store(st == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED,
+                                                                  std::memory_order_release);
+                        }),
+                        new GateRef(p->gate_), [](gpointer d, GClosure*) { delete static_cast<GateRef*>(d); },
+                        GConnectFlags(0));
 
   // PLAYING first, then link the tees.
   gst_bin_add(GST_BIN(pipeline), p->bin_);
@@ -150,6 +227,11 @@ std::shared_ptr<Peer> Peer::create(GstPipeline* pipeline, GstElement* master_tee
     p->tee_pads_[i] = src;
   }
   return p;
+}
+
+void Peer::report_failure(const std::string& reason) {
+  if (stopped_) return;
+  if (events_.failed) events_.failed(reason);
 }
 
 Peer::~Peer() {
@@ -214,6 +296,7 @@ bool Peer::add_ice(const std::string& candidate, guint mline) {
 void Peer::stop() {
   if (stopped_ || !bin_) return;
   stopped_ = true;
+  if (gate_) gate_->open.store(false);
   auto* t = new Teardown{GST_PIPELINE(gst_object_ref(pipeline_)), bin_, {nullptr, nullptr}, {nullptr, nullptr}, 0};
   bin_ = nullptr;
   for (int i = 0; i < 2; i++) {

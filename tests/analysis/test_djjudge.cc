@@ -241,3 +241,146 @@ TEST(DjJudgePipeline, LiveDecksRunInRealTime) {
       "audio/x-raw,format=F32LE,rate=48000,channels=2 ! queue ! j.deck_1",
       10));
 }
+
+// ---------- gst-launch style pipelines: paced, live and offset decks ----------
+//
+// Deck 0 plays a tone for 2.5 s; deck 1 plays another one from 1 s to 3.5 s: the judge must find
+// the transition (start ≈ 1 s, incoming deck 1) and post its final report before EOS, however the
+// decks are paced.
+
+struct BusRecord {
+  std::vector<GstStructure*> judge;  // djjudge messages, in bus order
+  int final_index = -1;              // index in `judge` of the first final report
+  int judge_before_eos = -1;         // djjudge messages that reached the bus before EOS
+  bool eos = false;
+  std::string error;
+};
+
+static BusRecord run_pipeline_collect(const std::string& desc, int timeout_s) {
+  BusRecord rec;
+  GError* err = nullptr;
+  GstElement* pipe = gst_parse_launch(desc.c_str(), &err);
+  if (!pipe) {
+    rec.error = err ? err->message : "parse failed";
+    g_clear_error(&err);
+    return rec;
+  }
+  GstBus* bus = gst_element_get_bus(pipe);
+  gst_element_set_state(pipe, GST_STATE_PLAYING);
+  const gint64 deadline = g_get_monotonic_time() + timeout_s * G_TIME_SPAN_SECOND;
+  while (!rec.eos && rec.error.empty()) {
+    const gint64 left = deadline - g_get_monotonic_time();
+    if (left <= 0) {
+      rec.error = "timeout";
+      break;
+    }
+    GstMessage* m = gst_bus_timed_pop(bus, left * GST_USECOND);
+    if (!m) continue;
+    const GstStructure* s = gst_message_get_structure(m);
+    if (GST_MESSAGE_TYPE(m) == GST_MESSAGE_ELEMENT && s && gst_structure_has_name(s, "djjudge")) {
+      if (rec.final_index < 0 && !g_strcmp0(gst_structure_get_string(s, "phase"), "final"))
+        rec.final_index = static_cast<int>(rec.judge.size());
+      rec.judge.push_back(gst_structure_copy(s));
+    } else if (GST_MESSAGE_TYPE(m) == GST_MESSAGE_EOS) {
+      rec.eos = true;
+      rec.judge_before_eos = static_cast<int>(rec.judge.size());
+    } else if (GST_MESSAGE_TYPE(m) == GST_MESSAGE_ERROR) {
+      GError* e = nullptr;
+      gst_message_parse_error(m, &e, nullptr);
+      rec.error = e ? e->message : "error";
+      g_clear_error(&e);
+    }
+    gst_message_unref(m);
+  }
+  gst_element_set_state(pipe, GST_STATE_NULL);
+  gst_object_unref(bus);
+  gst_object_unref(pipe);
+  return rec;
+}
+
+static const char* const kTone = "audio/x-raw,format=F32LE,rate=48000,channels=2";
+
+// A deck source: `freq` Hz for `seconds`, 10 ms buffers, starting at running time `offset_s`
+// (a real timestamp offset); `extra` goes before the judge (e.g. "identity sync=true").
+static std::string deck_src(int deck, double freq, double seconds, double offset_s, const std::string& src_props,
+                            const std::string& extra) {
+  char buf[512];
+  std::snprintf(buf, sizeof buf,
+                "audiotestsrc freq=%g volume=0.3 samplesperbuffer=480 num-buffers=%d timestamp-offset=%lld %s ! %s ! "
+                "%s%sj.deck_%d ",
+                freq, static_cast<int>(std::lround(seconds * 100)), static_cast<long long>(std::llround(offset_s * 1e9)),
+                src_props.c_str(), kTone, extra.c_str(), extra.empty() ? "" : " ! ", deck);
+  return buf;
+}
+
+static void expect_transition(const BusRecord& rec, double start_s) {
+  ASSERT_TRUE(rec.error.empty()) << rec.error;
+  ASSERT_TRUE(rec.eos);
+  ASSERT_GE(rec.final_index, 0) << "no final djjudge report (" << rec.judge.size() << " djjudge messages)";
+  EXPECT_LT(rec.final_index, rec.judge_before_eos) << "the final report came after EOS";
+  const GstStructure* f = rec.judge[rec.final_index];
+  guint in = 9, out = 9;
+  guint64 start = 0;
+  gst_structure_get_uint(f, "incoming", &in);
+  gst_structure_get_uint(f, "outgoing", &out);
+  gst_structure_get_uint64(f, "start-time", &start);
+  EXPECT_EQ(in, 1u);
+  EXPECT_EQ(out, 0u);
+  EXPECT_NEAR(start / 1e9, start_s, 0.25) << describe(f);
+}
+
+static void free_record(BusRecord& rec) { free_all(rec.judge); }
+
+TEST(DjJudgePipeline, BothPacedIncomingDelayedBySync) {
+  // `identity sync=true ts-offset=…` delays the buffers in wall-clock time only (their timestamps stay
+  // at 0): the judge hears deck 1 when it arrives.
+  // The delay is longer than the 1.4 s one deck may run ahead of another.
+  auto rec = run_pipeline_collect("djjudge name=j " + deck_src(0, 220, 3.5, 0, "", "identity sync=true") +
+                                      deck_src(1, 330, 2.5, 0, "", "identity sync=true ts-offset=2000000000"),
+                                  30);
+  expect_transition(rec, 2.0);
+  free_record(rec);
+}
+
+TEST(DjJudgePipeline, PacedOutgoingFreeIncomingWithOffset) {
+  auto rec = run_pipeline_collect("djjudge name=j " + deck_src(0, 220, 2.5, 0, "", "identity sync=true") +
+                                      deck_src(1, 330, 2.5, 1.0, "", ""),
+                                  30);
+  expect_transition(rec, 1.0);
+  free_record(rec);
+}
+
+TEST(DjJudgePipeline, FreeOutgoingPacedIncomingWithOffset) {
+  auto rec = run_pipeline_collect("djjudge name=j " + deck_src(0, 220, 2.5, 0, "", "") +
+                                      deck_src(1, 330, 2.5, 1.0, "", "identity sync=true"),
+                                  30);
+  expect_transition(rec, 1.0);
+  free_record(rec);
+}
+
+TEST(DjJudgePipeline, LiveOutgoingFreeIncomingWithOffset) {
+  auto rec = run_pipeline_collect("djjudge name=j " + deck_src(0, 220, 2.5, 0, "is-live=true", "queue") +
+                                      deck_src(1, 330, 2.5, 1.0, "", ""),
+                                  30);
+  expect_transition(rec, 1.0);
+  free_record(rec);
+}
+
+TEST(DjJudgePipeline, FreeDecksIncomingWithOffset) {
+  // Rendered as fast as possible, deck 1's first buffer (running time 1 s) may reach the judge before
+  // deck 0's first one: the judge waits for both before it starts.
+  auto rec = run_pipeline_collect("djjudge name=j " + deck_src(0, 220, 2.5, 0, "", "") +
+                                      deck_src(1, 330, 2.5, 1.0, "", ""),
+                                  30);
+  expect_transition(rec, 1.0);
+  free_record(rec);
+}
+
+TEST(DjJudgePipeline, EosDuringTheBlendPostsTheFinalReportFirst) {
+  // Both decks end while both are heard: the open transition is closed and reported before EOS.
+  auto rec = run_pipeline_collect("djjudge name=j " + deck_src(0, 220, 3.0, 0, "", "") +
+                                      deck_src(1, 330, 2.0, 1.0, "", ""),
+                                  30);
+  expect_transition(rec, 1.0);
+  free_record(rec);
+}

@@ -65,6 +65,11 @@ case "$recipe" in
     score=$(echo "$out" | sed -n 's/^[a-z]* score=\([0-9.]*\).*/\1/p' | head -1)
     [ -n "$score" ] || fail "no score"
     python3 -c "import sys; sys.exit(0 if 0 <= $score <= 100 else 1)" || fail "score $score"
+    # The transition is closed and scored before EOS, where B actually came in (4 bars of 124 BPM).
+    echo "$out" | grep -q "^final score=" || fail "no final judge message"
+    echo "$out" | grep -q "^final before EOS: yes" || fail "the final judge message came after EOS"
+    start=$(echo "$out" | sed -n 's/^blend start: \([0-9.]*\) s.*/\1/p')
+    near "${start:-0}" 7.74 0.5 || fail "blend start ${start:-none} s, B came in at 7.74 s"
     ;;
   rtmp-push)
     DJU_SECONDS=6 DJU_OUT="$tmp/battle.flv" "$src/pipelines/rtmp-push.sh" rtmp://127.0.0.1/live/unused

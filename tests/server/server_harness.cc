@@ -3,6 +3,7 @@
 #include <gst/app/gstappsink.h>
 #include <gst/sdp/sdp.h>
 #include <gst/webrtc/webrtc.h>
+#include <nice/nice.h>
 #include <glib/gstdio.h>
 
 #include <algorithm>
@@ -322,10 +323,30 @@ static void post_main(std::function<void()> fn) {
   g_source_unref(s);
 }
 
-Receiver::Receiver(WsClient* ws) : ws_(ws) {
+Receiver::Receiver(WsClient* ws, bool loopback_only) : ws_(ws) {
   pipe_ = gst_pipeline_new(nullptr);
   webrtc_ = gst_element_factory_make("webrtcbin", nullptr);
   g_object_set(webrtc_, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, nullptr);
+  // No UPnP discovery, no TCP; with loopback_only (for a server started with --ice-loopback) ICE
+  // on 127.0.0.1 only.
+  GObject* ice = nullptr;
+  g_object_get(webrtc_, "ice-agent", &ice, nullptr);
+  if (ice) {
+    g_object_set(ice, "ice-tcp", FALSE, nullptr);
+    GObject* agent = nullptr;
+    g_object_get(ice, "agent", &agent, nullptr);
+    if (agent) {
+      g_object_set(agent, "upnp", FALSE, nullptr);
+      if (loopback_only) {
+        NiceAddress lo;
+        nice_address_init(&lo);
+        nice_address_set_from_string(&lo, "127.0.0.1");
+        nice_agent_add_local_address(NICE_AGENT(agent), &lo);
+      }
+      g_object_unref(agent);
+    }
+    g_object_unref(ice);
+  }
   gst_bin_add(GST_BIN(pipe_), webrtc_);
   g_signal_connect(webrtc_, "on-ice-candidate", G_CALLBACK(+[](GstElement*, guint mline, gchar* cand, gpointer d) {
                      auto* self = static_cast<Receiver*>(d);

@@ -88,7 +88,8 @@ class WsClient {
 // A WebRTC receiver: answers the server's offer, decodes every audio track to F32 48 kHz stereo.
 class Receiver {
  public:
-  explicit Receiver(WsClient* ws);
+  // loopback_only: ICE on 127.0.0.1 only (to meet a server started with --ice-loopback).
+  explicit Receiver(WsClient* ws, bool loopback_only = false);
   ~Receiver();
   // Track 0 = the first m-line (master), 1 = the second (cue).
   size_t frames(int track);

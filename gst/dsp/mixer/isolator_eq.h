@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "common/smoothing.h"
+#include "mixer/simd.h"
 #include "mixer/svf.h"
 
 namespace dju {
@@ -23,6 +24,14 @@ constexpr float kDefaultMidHighHz = 2500.0f;
 // 1 kHz tone under a killed mid only 32 dB from the high band's leakage with LR4).
 // The low band also runs through the all-pass of the upper crossover, so the three bands stay in
 // phase: at equal gains they sum to an all-pass (flat magnitude, no notch at the crossovers).
+//
+// How it is computed: with L1/H1 the low-pass/high-pass of crossover 1 and LP2/HP2 those of
+// crossover 2, the output gl·AP2(L1) + gm·LP2(H1) + gh·HP2(H1) equals LP2(gl·L1 + gm·H1) +
+// HP2(gl·L1 + gh·H1), because an LR crossover's two halves sum to its all-pass (AP2 = LP2 + HP2).
+// That form has two independent 4-section chains per crossover and per channel, so a stereo pair
+// runs as four lanes of one SIMD vector: [left low-pass, left high-pass, right low-pass, right
+// high-pass] (the first section of each crossover is computed once per lane pair, both outputs
+// of the same state). Eight vector steps per frame instead of 32 scalar filter sections.
 //
 // When every band is at unity (and the ramps have finished) the EQ steps out of the signal path
 // entirely — output is bit-exact and costs nothing — with a short crossfade in and out.
@@ -45,6 +54,12 @@ class IsolatorEq {
   // Audio thread: filters `frames` interleaved frames in place.
   void process(float* data, uint32_t frames);
 
+  // The steady-state kernels: Portable (4-float vectors, any CPU), Avx2 (AVX2 + FMA), Avx512.
+  // process() uses the best the CPU has; force_kernel() picks one for all EQs (tests compare
+  // them) and returns false if the CPU lacks it; Auto goes back to the best.
+  enum class Kernel { Auto = 0, Portable = 1, Avx2 = 2, Avx512 = 3 };
+  static bool force_kernel(Kernel kernel);
+
   // True while the EQ is fully out of the signal path.
   bool bypassed() const { return !in_path_; }
   // Out of the path and nothing asks to come back in: process() would not touch the audio.
@@ -53,8 +68,32 @@ class IsolatorEq {
   }
 
  private:
+  // The eight SVF steps of a channel pair, as four "ticks" of eight lanes: lanes 0–3 are step t
+  // (crossover 1: [left low-pass, left high-pass, right low-pass, right high-pass]) and lanes 4–7
+  // step t + 4 (crossover 2, the same lane roles). Each step is the SVF of svf.h written in state
+  // form, so the output waits for the input through two operations only: with v3 = x - ic2,
+  //   out = m3·v3 + q1·ic1 + q2·ic2,  ic1' = c1·ic1 + d·v3,  ic2' = d·ic1 + ic2 + e·v3
+  // (c1 = 2a1 - 1, d = 2a2, e = 2a3; low-pass lanes m3 = a3, q1 = a2, q2 = 1; high-pass lanes
+  // m3 = a1, q1 = -(k·a1 + a2), q2 = 0).
+  struct Coefs {
+    alignas(32) float m3[4][8];
+    alignas(32) float q1[4][8];
+    alignas(32) float q2[4][8];
+    alignas(32) float c1[4][8];
+    alignas(32) float d[4][8];
+    alignas(32) float e[4][8];
+  };
+  struct PairState {
+    alignas(32) float ic1[4][8];
+    alignas(32) float ic2[4][8];
+  };
+
   void update_coefs(bool force);
   void process_block(float* data, uint32_t frames);
+  template <bool kRamp>
+  void run_pair(PairState& ps, float* data, uint32_t frames, int c0, int c1, const float* gl, const float* gm,
+                const float* gh, const float* wet);
+  void run_steady(float* data, uint32_t frames, float gl, float gm, float gh);
 
   double rate_ = 48000.0;
   int channels_ = 2;
@@ -67,12 +106,8 @@ class IsolatorEq {
 
   // Per crossover: the two sections of a 4th-order Butterworth (k = 2cos(π/8), 2cos(3π/8)).
   SvfCoefs xo_[2][2];
-
-  struct ChannelState {
-    SvfState split1_first, split1_lp[3], split1_hp[3];
-    SvfState split2_first, split2_lp[3], split2_hp[3];
-    SvfState low_allpass[2];
-  } ch_[kMixerMaxChannels];
+  Coefs co_;
+  PairState pairs_[(kMixerMaxChannels + 1) / 2];
 };
 
 // The one-knob filter of club mixers: -1 … 0 … +1. Left of centre a resonant low-pass sweeps down

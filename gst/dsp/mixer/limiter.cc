@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <utility>
 
 namespace dju {
@@ -13,6 +14,7 @@ void LookaheadLimiter::configure(double sample_rate, int channels, uint32_t wind
   // Per-frame recovery toward unity with time constant release_ms.
   decay_ = static_cast<float>(std::exp(-1.0 / (std::max(1.0f, release_ms) * 1e-3 * rate)));
   delay_.assign(static_cast<size_t>(window_) * channels_, 0.0f);
+  spare_.assign(delay_.size(), 0.0f);
   // The hold spans window_ + 1 frames: the peak frame leaves the delay line window_ frames after it
   // entered, and every envelope value averaged for it (the last window_) must have seen its r.
   dq_val_.assign(window_ + 1, 1.0f);
@@ -40,17 +42,10 @@ void LookaheadLimiter::process(float* data, uint32_t frames) {
   // Fast path, the usual case: nothing above the ceiling in this block and nothing being limited
   // (no reduction in the hold window, the release or the smoothing window). The gain is exactly 1:
   // the block only goes through the delay line.
-  float block_peak = 0.0f;
-  for (size_t i = 0; i < n; ++i) block_peak = std::max(block_peak, std::fabs(data[i]));
+  const float block_peak = peak_abs(data, n);
   const bool idle = env_red_ == 0.0f && red_nonzero_ == 0 && (dq_size_ == 0 || dq_val_[dq_head_] >= 1.0f);
   if (idle && block_peak <= ceiling_) {
-    float* ring = delay_.data();
-    for (uint32_t f = 0; f < frames; ++f) {
-      float* frame = data + static_cast<size_t>(f) * nch;
-      float* slot = ring + static_cast<size_t>(delay_pos_) * nch;
-      for (int c = 0; c < nch; ++c) std::swap(frame[c], slot[c]);
-      if (++delay_pos_ == window_) delay_pos_ = 0;
-    }
+    delay(data, frames);
     // The hold window now holds only unity: one entry stands for all of it.
     t_ += frames;
     dq_head_ = 0;
@@ -65,62 +60,147 @@ void LookaheadLimiter::process(float* data, uint32_t frames) {
 }
 
 void LookaheadLimiter::process_frames(float* data, uint32_t frames) {
+  // In chunks: first the gain of every frame (the envelope is serial, one frame after another),
+  // then the delay line and the gains applied to the whole chunk at once.
+  while (frames > 0) {
+    const uint32_t n = std::min<uint32_t>(frames, kChunk);
+    envelope(data, n);
+    apply(data, n);
+    data += static_cast<size_t>(n) * channels_;
+    frames -= n;
+  }
+}
+
+void LookaheadLimiter::envelope(const float* data, uint32_t frames) {
   const int nch = channels_;
   const float ceil = ceiling_;
-  const double inv_w = 1.0 / window_;
-  const uint32_t cap = window_ + 1;
-  for (uint32_t f = 0; f < frames; ++f) {
-    float* frame = data + static_cast<size_t>(f) * nch;
-    float* slot = delay_.data() + static_cast<size_t>(delay_pos_) * nch;
+  float* r = gains_;  // first the required gains, then (in place) the applied ones
 
-    // 1. Required gain for the incoming frame.
+  // 1. Required gain of every frame: ceiling / peak over the channels, 1 if below the ceiling.
+  uint32_t f = 0;
+  if (nch == 2) {
+    const F4 c4 = splat4(ceil), one = splat4(1.0f);
+    for (; f + 4 <= frames; f += 4) {
+      const float* p = data + 2 * static_cast<size_t>(f);
+      const F4 a = abs4(load4(p)), b = abs4(load4(p + 4));
+      const F4 pk = max4(__builtin_shuffle(a, b, I4{0, 2, 4, 6}), __builtin_shuffle(a, b, I4{1, 3, 5, 7}));
+      const F4 q = pk > c4 ? c4 / pk : one;
+      store4(r + f, q);
+    }
+  }
+  for (; f < frames; ++f) {
+    const float* frame = data + static_cast<size_t>(f) * nch;
     float peak = 0.0f;
     for (int c = 0; c < nch; ++c) peak = std::max(peak, std::fabs(frame[c]));
-    const float r = peak > ceil ? ceil / peak : 1.0f;
+    r[f] = peak > ceil ? ceil / peak : 1.0f;
+  }
 
+  // The state in locals: the arrays below are floats too, and the compiler would otherwise reload
+  // every member after each store.
+  const double inv_w = 1.0 / window_;
+  const uint32_t cap = window_ + 1, window = window_;
+  const float decay = decay_;
+  float* dq_val = dq_val_.data();
+  uint64_t* dq_idx = dq_idx_.data();
+  float* red_ring = red_.data();
+  uint32_t dq_head = dq_head_, dq_size = dq_size_, red_pos = red_pos_;
+  int64_t red_nonzero = red_nonzero_;
+  uint64_t t = t_;
+  float env_red = env_red_, min_gain = min_gain_;
+  double red_sum = red_sum_;
+  for (f = 0; f < frames; ++f) {
+    const float rf = r[f];
     // 2. Sliding minimum over the last window_ + 1 frames.
-    while (dq_size_ > 0) {
-      uint32_t back = dq_head_ + dq_size_ - 1;
+    while (dq_size > 0) {
+      uint32_t back = dq_head + dq_size - 1;
       if (back >= cap) back -= cap;
-      if (dq_val_[back] >= r) --dq_size_;
+      if (dq_val[back] >= rf) --dq_size;
       else break;
     }
-    uint32_t pos = dq_head_ + dq_size_;
+    uint32_t pos = dq_head + dq_size;
     if (pos >= cap) pos -= cap;
-    dq_val_[pos] = r;
-    dq_idx_[pos] = t_;
-    ++dq_size_;
-    if (dq_idx_[dq_head_] + cap <= t_) {
-      if (++dq_head_ == cap) dq_head_ = 0;
-      --dq_size_;
+    dq_val[pos] = rf;
+    dq_idx[pos] = t;
+    ++dq_size;
+    if (dq_idx[dq_head] + cap <= t) {
+      if (++dq_head == cap) dq_head = 0;
+      --dq_size;
     }
-    const float held = dq_val_[dq_head_];
+    const float held = dq_val[dq_head];
 
     // 3. Release, tracked as the reduction (1 - e) so float precision near unity does not stall it.
-    float red = env_red_ * decay_;
+    float red = env_red * decay;
     if (red < 1e-4f) red = 0.0f;  // back to exact unity once the release has run out (a -80 dB step)
-    env_red_ = std::max(1.0f - held, red);
+    env_red = std::max(1.0f - held, red);
 
     // 4. Moving mean of the reduction; exactly zero when the window holds none.
-    const float red_in = env_red_;
-    const float red_out = red_[red_pos_];
-    red_[red_pos_] = red_in;
-    if (++red_pos_ == window_) red_pos_ = 0;
-    red_sum_ += static_cast<double>(red_in) - red_out;
-    red_nonzero_ += (red_in != 0.0f) - (red_out != 0.0f);
-    if (red_nonzero_ == 0) red_sum_ = 0.0;
-    const float gain = red_nonzero_ ? static_cast<float>(1.0 - red_sum_ * inv_w) : 1.0f;
-    if (gain < min_gain_) min_gain_ = gain;
+    const float red_out = red_ring[red_pos];
+    red_ring[red_pos] = env_red;
+    if (++red_pos == window) red_pos = 0;
+    red_sum += static_cast<double>(env_red) - red_out;
+    red_nonzero += (env_red != 0.0f) - (red_out != 0.0f);
+    if (red_nonzero == 0) red_sum = 0.0;
+    const float gain = red_nonzero ? static_cast<float>(1.0 - red_sum * inv_w) : 1.0f;
+    min_gain = std::min(min_gain, gain);
+    r[f] = gain;
+    ++t;
+  }
+  dq_head_ = dq_head;
+  dq_size_ = dq_size;
+  red_pos_ = red_pos;
+  red_nonzero_ = static_cast<uint32_t>(red_nonzero);
+  t_ = t;
+  env_red_ = env_red;
+  min_gain_ = min_gain;
+  red_sum_ = red_sum;
+}
 
-    // Swap the incoming frame with the one leaving the delay line, applying the gain.
-    for (int c = 0; c < nch; ++c) {
-      const float delayed = slot[c];
-      slot[c] = frame[c];
-      float y = gain == 1.0f ? delayed : delayed * gain;
-      frame[c] = std::clamp(y, -ceil, ceil);
+void LookaheadLimiter::apply(float* data, uint32_t frames) {
+  // The frames leave the delay line, each scaled by its gain (a gain of exactly 1 leaves it
+  // bit-exact) and clamped to the ceiling, which only catches float rounding.
+  delay(data, frames);
+  const int nch = channels_;
+  const float ceil = ceiling_;
+  const F4 hi = splat4(ceil), lo = splat4(-ceil);
+  uint32_t f = 0;
+  if (nch == 2) {
+    for (; f + 2 <= frames; f += 2) {
+      float* p = data + 2 * static_cast<size_t>(f);
+      const F4 g = F4{gains_[f], gains_[f], gains_[f + 1], gains_[f + 1]};
+      F4 y = load4(p) * g;
+      y = y > hi ? hi : y;
+      y = y < lo ? lo : y;
+      store4(p, y);
     }
+  }
+  for (; f < frames; ++f) {
+    float* p = data + static_cast<size_t>(f) * nch;
+    for (int c = 0; c < nch; ++c) p[c] = std::clamp(p[c] * gains_[f], -ceil, ceil);
+  }
+}
+
+void LookaheadLimiter::delay(float* data, uint32_t frames) {
+  const int nch = channels_;
+  float* ring = delay_.data();
+  if (frames >= window_) {
+    // Whole-block delay: the ring (oldest first) comes out, then the head of the block; the
+    // block's last window_ frames become the ring.
+    const size_t n = static_cast<size_t>(frames) * nch;
+    const size_t w = static_cast<size_t>(window_) * nch;
+    const size_t older = static_cast<size_t>(window_ - delay_pos_) * nch;  // ring[pos..W)
+    std::memcpy(spare_.data(), data + (n - w), w * sizeof(float));
+    std::memmove(data + w, data, (n - w) * sizeof(float));
+    std::memcpy(data, ring + (w - older), older * sizeof(float));
+    std::memcpy(data + older, ring, (w - older) * sizeof(float));
+    delay_.swap(spare_);
+    delay_pos_ = 0;
+    return;
+  }
+  for (uint32_t f = 0; f < frames; ++f) {
+    float* frame = data + static_cast<size_t>(f) * nch;
+    float* slot = ring + static_cast<size_t>(delay_pos_) * nch;
+    for (int c = 0; c < nch; ++c) std::swap(frame[c], slot[c]);
     if (++delay_pos_ == window_) delay_pos_ = 0;
-    ++t_;
   }
 }
 

@@ -18,6 +18,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "mixer/simd.h"
+
 namespace dju {
 
 class LookaheadLimiter {
@@ -38,7 +40,11 @@ class LookaheadLimiter {
   }
 
  private:
+  static constexpr uint32_t kChunk = 256;
   void process_frames(float* data, uint32_t frames);
+  void envelope(const float* data, uint32_t frames);  // gains_ of the next frames, in order
+  void apply(float* data, uint32_t frames);           // delay line, gains_, clamp
+  void delay(float* data, uint32_t frames);           // the delay line alone
 
   int channels_ = 2;
   uint32_t window_ = 96;
@@ -46,6 +52,7 @@ class LookaheadLimiter {
   float decay_ = 0.0f;
 
   std::vector<float> delay_;  // window_ frames × channels_ ring
+  std::vector<float> spare_;  // the same size: the next ring, filled by the fast path
   uint32_t delay_pos_ = 0;
   // Sliding-window minimum of r (monotonic deque in a ring of window_ entries).
   std::vector<float> dq_val_;
@@ -59,6 +66,7 @@ class LookaheadLimiter {
   double red_sum_ = 0.0;
   uint32_t red_nonzero_ = 0;
   float min_gain_ = 1.0f;
+  float gains_[kChunk];
 };
 
 // Peak and RMS of a stream, accumulated on the audio thread and taken by the element when it posts.
@@ -68,23 +76,27 @@ struct PeakRms {
   uint64_t count = 0;
 
   void add(const float* interleaved, uint32_t frames, int channels) {
-    const uint32_t n = frames * static_cast<uint32_t>(channels);
-    // Four independent partial sums (peak and energy) so the loop is not one long dependency; a
+    const size_t n = static_cast<size_t>(frames) * static_cast<size_t>(channels);
+    // Two vectors of partial sums (peak and energy) so the loop is not one long dependency; a
     // block's energy fits a float, the running total is double.
-    float pk[4] = {peak, 0.0f, 0.0f, 0.0f}, ss[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-    uint32_t i = 0;
-    for (; i + 4 <= n; i += 4)
-      for (int k = 0; k < 4; ++k) {
-        const float v = interleaved[i + k];
-        pk[k] = std::max(pk[k], std::fabs(v));
-        ss[k] += v * v;
-      }
-    for (; i < n; ++i) {
-      pk[0] = std::max(pk[0], std::fabs(interleaved[i]));
-      ss[0] += interleaved[i] * interleaved[i];
+    F4 pk0 = splat4(0.0f), pk1 = pk0, ss0 = pk0, ss1 = pk0;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+      const F4 a = load4(interleaved + i), b = load4(interleaved + i + 4);
+      pk0 = max4(pk0, abs4(a));
+      pk1 = max4(pk1, abs4(b));
+      ss0 += a * a;
+      ss1 += b * b;
     }
-    peak = std::max(std::max(pk[0], pk[1]), std::max(pk[2], pk[3]));
-    sum_sq += static_cast<double>(ss[0]) + ss[1] + ss[2] + ss[3];
+    float pk = std::max(peak, hmax4(max4(pk0, pk1)));
+    const F4 ss = ss0 + ss1;
+    float tail = 0.0f;
+    for (; i < n; ++i) {
+      pk = std::max(pk, std::fabs(interleaved[i]));
+      tail += interleaved[i] * interleaved[i];
+    }
+    peak = pk;
+    sum_sq += static_cast<double>(ss[0]) + ss[1] + ss[2] + ss[3] + tail;
     count += n;
   }
   void add_silence(uint32_t frames, int channels) { count += frames * static_cast<uint32_t>(channels); }

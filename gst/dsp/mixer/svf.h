@@ -12,18 +12,20 @@ namespace dju {
 
 struct SvfCoefs {
   float k = 1.41421356f;  // 1/Q
+  float g = 0.0f;          // tan(π·fc/fs)
   float a1 = 1.0f, a2 = 0.0f, a3 = 0.0f;
 
   // cutoff in Hz (clamped below Nyquist), q = quality factor.
   void set(double cutoff_hz, double q, double sample_rate) {
     const double fc = std::clamp(cutoff_hz, 1.0, 0.49 * sample_rate);
-    const double g = std::tan(M_PI * fc / sample_rate);
+    const double t = std::tan(M_PI * fc / sample_rate);
     const double kk = 1.0 / q;
-    const double d1 = 1.0 / (1.0 + g * (g + kk));
+    const double d1 = 1.0 / (1.0 + t * (t + kk));
     k = static_cast<float>(kk);
+    g = static_cast<float>(t);
     a1 = static_cast<float>(d1);
-    a2 = static_cast<float>(g * d1);
-    a3 = static_cast<float>(g * g * d1);
+    a2 = static_cast<float>(t * d1);
+    a3 = static_cast<float>(t * t * d1);
   }
 };
 
