@@ -327,6 +327,67 @@ TEST(DeckEngine, SyncLocksBeatsForAMinute) {
   }
 }
 
+// Sync lock: the follower, fed the leader's snapshot before every block as the element does,
+// follows the leader's later tempo changes and a jump, and keeps its beats on the leader's;
+// set_tempo and sync_off let go. Varispeed: with keylock, a tempo change leaves a transient of up
+// to ~3 ms that fades over a few seconds (the stretcher's delay compensation lags the change).
+TEST(DeckEngine, SyncFollowsTheLeader) {
+  dju::DeckEngine a, b;
+  a.set_track(make_track(click_track(124, 80, 0.3)), grid(124, 0.3));
+  b.set_track(make_track(click_track(128, 80, 0.05)), grid(128, 0.05));
+  b.set_keylock(false);
+  a.seek(1.1 * kSr);
+  b.seek(7.77 * kSr);
+  a.set_playing(true);
+  b.set_playing(true);
+  int64_t ta = 0, tb = 0;
+  ASSERT_TRUE(b.sync_to(a.snapshot()));
+  EXPECT_TRUE(b.snapshot().sync_engaged);
+  std::vector<float> oa, ob;
+  std::vector<double> settle;  // output seconds where the leader changed
+  for (int block = 0; block < 40 * 188; ++block) {  // 40 s in 256-frame blocks
+    const double t = static_cast<double>(ta) / kSr;
+    if (block == 10 * 188) a.set_tempo(1.06), settle.push_back(t);
+    if (block == 20 * 188) a.set_tempo(0.95), settle.push_back(t);
+    if (block == 30 * 188) a.beatjump(4.0), settle.push_back(t);
+    auto x = play(a, 256 / kSr, &ta);
+    b.follow(a.snapshot());
+    auto y = play(b, 256 / kSr, &tb);
+    oa.insert(oa.end(), x.begin(), x.end());
+    ob.insert(ob.end(), y.begin(), y.end());
+  }
+  EXPECT_NEAR(b.snapshot().tempo, 0.95 * 124.0 / 128.0, 1e-12);
+  auto on_a = onsets(oa), on_b = onsets(ob);
+  ASSERT_GT(on_b.size(), 60u);
+  double worst = 0;
+  size_t checked = 0;
+  for (double x : on_b) {
+    bool skip = x < 0.05;
+    for (double c : settle) skip = skip || (x > c - 0.02 && x < c + 0.3);
+    if (skip) continue;
+    double best = 1e9;
+    for (double y : on_a) best = std::min(best, std::fabs(x - y));
+    worst = std::max(worst, best);
+    ++checked;
+  }
+  EXPECT_GT(checked, 60u);
+  EXPECT_LT(worst, 0.002);
+  // The follower's own tempo lets go; so does sync_off after a new sync.
+  b.set_tempo(1.0);
+  EXPECT_FALSE(b.snapshot().sync_engaged);
+  a.set_tempo(1.02);
+  b.follow(a.snapshot());
+  play(b, 0.1, &tb);
+  EXPECT_DOUBLE_EQ(b.snapshot().tempo, 1.0);
+  ASSERT_TRUE(b.sync_to(a.snapshot()));
+  play(b, 0.01, &tb);
+  b.sync_off();
+  a.set_tempo(0.9);
+  b.follow(a.snapshot());
+  play(b, 0.1, &tb);
+  EXPECT_NEAR(b.snapshot().tempo, 1.02 * 124.0 / 128.0, 1e-12);
+}
+
 // ---------------------------------------------------------------- analysis
 
 TEST(DeckAnalysis, BeatGridIsExactOnSteadyTempo) {

@@ -541,12 +541,13 @@ TEST(DjDeck, LoadCutShortByShutdownResumes) {
 }
 
 // Sync stays engaged (sync lock): the follower keeps up with the leader's later tempo changes and
-// stays on its beats; moving its own tempo or a sync with a negative value lets go.
+// stays on its beats; moving its own tempo or a sync with a negative value lets go. (Varispeed:
+// with keylock a tempo change leaves a transient of a few ms, see the dsp test.)
 TEST(DjDeck, SyncFollowsTheLeadersTempoChanges) {
   const std::string b_path = write_wav("click128.wav", click_track(128, 90, 0.11));
   const std::string a_path = write_wav("click122.wav", click_track(122, 90, 0.4));
   GstElement* pipe = launch("djdeck name=a location=\"" + a_path + "\" ! appsink name=sa sync=false max-buffers=8 "
-                            "djdeck name=b location=\"" + b_path + "\" sync-leader=a keylock=true ! "
+                            "djdeck name=b location=\"" + b_path + "\" sync-leader=a keylock=false ! "
                             "appsink name=sb sync=false max-buffers=8");
   Pipe guard(pipe);
   GstElement* a = gst_bin_get_by_name(GST_BIN(pipe), "a");

@@ -110,7 +110,9 @@ class DeckEngine {
   // takes the leader's tempo (× the half/double-time factor chosen at sync) and holds the beat
   // phase with a small rate correction (a phase-locked loop, ≤ 2 % of rate, τ ≈ 50 ms); a
   // phase error beyond a tenth of a beat (the leader jumped) is corrected by a jump. Paused
-  // (either deck), nudged, jogged or scratched: only the tempo follows.
+  // (either deck), nudged, jogged or scratched: only the tempo follows. Known limit: with keylock,
+  // right after a leader's tempo change the heard beat is off by up to ~3 ms for a few seconds
+  // (the stretcher's delay compensation lags the change); varispeed stays within 1.5 ms.
   void follow(const DeckSnapshot& leader);
   void sync_off();
   bool sync_engaged() const;
