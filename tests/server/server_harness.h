@@ -99,6 +99,11 @@ class Receiver {
   double tone_db(int track, double freq, double window_s = 0.5);
   // The quietest block (RMS dB) over the last window: a dropout or glitch shows as a dip.
   double min_block_db(int track, double window_s, double block_s = 0.01);
+  // Blocks over the last window quieter than threshold_db: how many, and the longest run of them.
+  struct Dropouts {
+    int blocks = 0, quiet = 0, longest_quiet = 0;
+  };
+  Dropouts dropouts(int track, double window_s, double threshold_db, double block_s = 0.01);
   bool connected() const { return connected_; }
   int tracks() const;
 
