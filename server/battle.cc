@@ -616,7 +616,16 @@ void Battle::update_judge_gains() {
       g_value_unset(&d);
       g_value_unset(&v);
     }
-    double gain = 1.0;
+    // The channel trim (dB) scales what the deck gives the master, before the fader.
+    double trim_db = 0.0;
+    if (read_property(G_OBJECT(pipe_->mixer_pad[i]), "gain", &v)) {
+      GValue d = G_VALUE_INIT;
+      g_value_init(&d, G_TYPE_DOUBLE);
+      if (g_value_transform(&v, &d)) trim_db = g_value_get_double(&d);
+      g_value_unset(&d);
+      g_value_unset(&v);
+    }
+    double gain = std::pow(10.0, trim_db / 20.0);
 #ifdef DJU_HAVE_GAIN_LAWS
     CrossfaderCurve curve = CrossfaderCurve::ConstantPower;
     float cut_in = kDefaultCutIn;
@@ -637,7 +646,7 @@ void Battle::update_judge_gains() {
       g_value_unset(&v);
     }
     XfadeGains g = crossfader_gains(static_cast<float>(xf), curve, cut_in);
-    gain = channel_fader_gain(static_cast<float>(fader)) * (i == 0 ? g.left : g.right);
+    gain *= channel_fader_gain(static_cast<float>(fader)) * (i == 0 ? g.left : g.right);
 #else
     (void)fader;
     (void)xf;

@@ -639,3 +639,50 @@ TEST_F(BattleTest, BroadcastOutputsAreAddedAndRemovedThroughTheApi) {
 }
 
 }  // namespace
+
+// The channel trim: seat a trims deck a by −12 dB and the master drops by ~12 dB; out of range and
+// someone else's channel are refused and change nothing.
+TEST_F(BattleTest, TrimLowersTheChannelByItsDecibels) {
+  WsClient spectator(ws_url());
+  Receiver rx(&spectator);
+  JsonObject* j = join(spectator, "spectator");
+  ASSERT_NE(j, nullptr);
+  json_object_unref(j);
+  WsClient dj_a(ws_url()), dj_b(ws_url());
+  j = join(dj_a, "a", token_a_);
+  ASSERT_NE(j, nullptr);
+  json_object_unref(j);
+  j = join(dj_b, "b", token_b_);
+  ASSERT_NE(j, nullptr);
+  json_object_unref(j);
+  control(dj_a, R"("param":"crossfader","value":-1)");
+  control(dj_a, R"("deck":"a","action":"play")");
+  ASSERT_TRUE(hears(rx, 0, kFreqA, 20));
+  // The tone pulses on every beat (0.5 s): measure over whole beats, after the change has settled.
+  spin(1.5);
+  double before = rx.tone_db(0, kFreqA, 2.0);
+
+  dj_b.send(R"({"type":"control","deck":"a","param":"trim","value":-12})");
+  EXPECT_EQ(dj_b.wait_error(), "forbidden") << "seat b may not trim deck a";
+  dj_a.send(R"({"type":"control","deck":"a","param":"trim","value":12.5})");
+  EXPECT_EQ(dj_a.wait_error(), "out-of-range") << "djmixer's trim range is -24 … +12 dB";
+  dj_a.send(R"({"type":"control","deck":"a","param":"trim","value":"loud"})");
+  EXPECT_EQ(dj_a.wait_error(), "malformed");
+  spin(1.0);
+  double unchanged = rx.tone_db(0, kFreqA, 2.0);
+  EXPECT_NEAR(unchanged, before, 2.0) << "refusals change nothing";
+
+  EXPECT_GE(control(dj_a, R"("deck":"a","param":"trim","value":-12)"), 0);
+  spin(2.5);
+  double after = rx.tone_db(0, kFreqA, 2.0);
+  std::printf("MEASURE trim_0_db=%.1f trim_minus12_db=%.1f drop_db=%.1f\n", before, after, before - after);
+  EXPECT_NEAR(before - after, 12.0, 2.5) << "before " << before << " dB, after " << after << " dB";
+
+  auto st = http("GET", server_->url("/api/battles/" + id_));
+  JsonObject* s = parse_object(st.body);
+  ASSERT_NE(s, nullptr);
+  JsonObject* mixer = json_object_get_object_member(s, "mixer");
+  EXPECT_DOUBLE_EQ(json_object_get_double_member(json_object_get_object_member(mixer, "a"), "trim"), -12.0);
+  EXPECT_DOUBLE_EQ(json_object_get_double_member(json_object_get_object_member(mixer, "b"), "trim"), 0.0);
+  json_object_unref(s);
+}
