@@ -444,20 +444,25 @@ gboolean on_stdin(GIOChannel* ch, GIOCondition, gpointer) {
     reply("{\"connected\":" + std::to_string(k) + ",\"peers\":" + std::to_string(g_peers.size()) +
           ",\"join_ms\":" + number_list(join) + "}");
   } else if (cmd == "stats") {
-    long packets = 0, late = 0;
+    long packets = 0, late = 0, late_dj = 0;
+    int late_peers = 0;
     double max_gap = 0.0;
     for (auto& p : g_peers) {
       std::lock_guard<std::mutex> lk(p->mutex);
       packets += p->packets;
       late += p->late;
+      if (p->late) late_peers++;
+      if (p->decode) late_dj += p->late;
       max_gap = std::max(max_gap, p->max_gap_ms);
       p->packets = 0;
       p->late = 0;
       p->max_gap_ms = 0.0;
     }
-    char buf[256];
-    std::snprintf(buf, sizeof buf, "{\"peers\":%zu,\"connected\":%d,\"packets\":%ld,\"max_gap_ms\":%.2f,\"late\":%ld}",
-                  g_peers.size(), connected_count(nullptr), packets, max_gap, late);
+    char buf[320];
+    std::snprintf(buf, sizeof buf,
+                  "{\"peers\":%zu,\"connected\":%d,\"packets\":%ld,\"max_gap_ms\":%.2f,\"late\":%ld,\"late_peers\":%d,"
+                  "\"late_dj\":%ld}",
+                  g_peers.size(), connected_count(nullptr), packets, max_gap, late, late_peers, late_dj);
     reply(buf);
   } else if (cmd == "marker") {
     size_t index = 0;

@@ -82,6 +82,34 @@ std::shared_ptr<Battle> Battle::create(const std::string& id, const BattleSettin
     g_object_set(bp->cue_mixer[i], "crossfader", 2.0 * b->cue_mix_[i] - 1.0, nullptr);
   }
 
+  // Late master buffers: a block that leaves the mixer later than the slack it grants late decks
+  // means the audio threads fell behind the clock (the decks were mixed without, or the machine is
+  // saturated). The live-battles benchmark raises the number of battles until this happens.
+  GstPad* master_src = gst_element_get_static_pad(bp->mixer, "src");
+  gst_pad_add_probe(
+      master_src, GST_PAD_PROBE_TYPE_BUFFER,
+      [](GstPad* pad, GstPadProbeInfo* info, gpointer d) -> GstPadProbeReturn {
+        GstBuffer* buf = GST_PAD_PROBE_INFO_BUFFER(info);
+        GstElement* mixer = GST_ELEMENT(GST_OBJECT_PARENT(pad));
+        if (!buf || !mixer || !GST_BUFFER_PTS_IS_VALID(buf)) return GST_PAD_PROBE_OK;
+        GstClock* clock = gst_element_get_clock(mixer);
+        if (!clock) return GST_PAD_PROBE_OK;
+        GstClockTime now = gst_clock_get_time(clock) - gst_element_get_base_time(mixer);
+        gst_object_unref(clock);
+        GstEvent* ev = gst_pad_get_sticky_event(pad, GST_EVENT_SEGMENT, 0);
+        if (!ev) return GST_PAD_PROBE_OK;
+        const GstSegment* seg = nullptr;
+        gst_event_parse_segment(ev, &seg);
+        GstClockTime rt = gst_segment_to_running_time(seg, GST_FORMAT_TIME, GST_BUFFER_PTS(buf));
+        gst_event_unref(ev);
+        GstClockTime end = rt + (GST_BUFFER_DURATION_IS_VALID(buf) ? GST_BUFFER_DURATION(buf) : 0);
+        if (GST_CLOCK_TIME_IS_VALID(rt) && now > end + *static_cast<GstClockTime*>(d)) Metrics::get().late_buffer();
+        return GST_PAD_PROBE_OK;
+      },
+      new GstClockTime(static_cast<GstClockTime>(opus.mixer_latency_ms * GST_MSECOND)),
+      [](gpointer d) { delete static_cast<GstClockTime*>(d); });
+  gst_object_unref(master_src);
+
   GstBus* bus = gst_pipeline_get_bus(bp->pipeline);
   b->bus_watch_ = gst_bus_add_watch(bus, [](GstBus*, GstMessage* m, gpointer d) -> gboolean {
     return static_cast<Battle*>(d)->on_bus(m);
@@ -616,7 +644,16 @@ void Battle::update_judge_gains() {
       g_value_unset(&d);
       g_value_unset(&v);
     }
-    double gain = 1.0;
+    // The channel trim (dB) scales what the deck gives the master, before the fader.
+    double trim_db = 0.0;
+    if (read_property(G_OBJECT(pipe_->mixer_pad[i]), "gain", &v)) {
+      GValue d = G_VALUE_INIT;
+      g_value_init(&d, G_TYPE_DOUBLE);
+      if (g_value_transform(&v, &d)) trim_db = g_value_get_double(&d);
+      g_value_unset(&d);
+      g_value_unset(&v);
+    }
+    double gain = std::pow(10.0, trim_db / 20.0);
 #ifdef DJU_HAVE_GAIN_LAWS
     CrossfaderCurve curve = CrossfaderCurve::ConstantPower;
     float cut_in = kDefaultCutIn;
@@ -637,7 +674,7 @@ void Battle::update_judge_gains() {
       g_value_unset(&v);
     }
     XfadeGains g = crossfader_gains(static_cast<float>(xf), curve, cut_in);
-    gain = channel_fader_gain(static_cast<float>(fader)) * (i == 0 ? g.left : g.right);
+    gain *= channel_fader_gain(static_cast<float>(fader)) * (i == 0 ? g.left : g.right);
 #else
     (void)fader;
     (void)xf;

@@ -20,6 +20,7 @@ static const ParamInfo kParams[] = {
     {"eq-high-kill", ControlScope::Channel, ControlTarget::Eq, "high-kill"},
     {"filter", ControlScope::Channel, ControlTarget::Eq, "filter"},
     {"volume", ControlScope::Channel, ControlTarget::MixerPad, "volume"},
+    {"trim", ControlScope::Channel, ControlTarget::MixerPad, "gain"},  // dB, djmixer's range (-24 … +12)
     {"cue-mix", ControlScope::Channel, ControlTarget::CueMix, nullptr},
     {"crossfader", ControlScope::Mixer, ControlTarget::Mixer, "crossfader"},
     {"crossfader-curve", ControlScope::Mixer, ControlTarget::Mixer, "crossfader-curve"},

@@ -57,6 +57,9 @@ std::string Metrics::render() const {
     << "djuniverse_command_latency_seconds_sum " << latency_sum_ << '\n'
     << "djuniverse_command_latency_seconds_count " << latency_count_ << '\n';
   counter("djuniverse_qos_events_total", "Late or dropped buffers reported by QoS messages.", qos_events_);
+  counter("djuniverse_late_buffers_total",
+          "Master buffers that left a battle's mixer later than its slack for late decks (--mix-latency-ms).",
+          late_buffers_.load(std::memory_order_relaxed));
   struct rusage ru {};
   getrusage(RUSAGE_SELF, &ru);
   double cpu = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;

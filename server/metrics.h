@@ -3,6 +3,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -18,6 +19,9 @@ class Metrics {
   void refusal(const std::string& reason) { refusals_[reason]++; }
   void command_latency(double seconds);  // command received → change seen on the audio thread
   void qos_event() { qos_events_++; }
+  // A master buffer left its battle's mixer later than the mixer's slack for late decks: the audio
+  // thread fell behind the clock. Counted on streaming threads, hence atomic.
+  void late_buffer() { late_buffers_.fetch_add(1, std::memory_order_relaxed); }
   void peer_joined() { peers_joined_++; }
   void message_in() { ws_messages_in_++; }
   void message_out() { ws_messages_out_++; }
@@ -38,6 +42,7 @@ class Metrics {
   std::map<std::string, uint64_t> refusals_;
   std::array<uint64_t, kBuckets.size()> latency_buckets_{};
   uint64_t latency_count_ = 0;
+  std::atomic<uint64_t> late_buffers_{0};
   double latency_sum_ = 0.0;
 };
 

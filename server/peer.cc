@@ -199,13 +199,28 @@ std::shared_ptr<Peer> Peer::create(GstPipeline* pipeline, GstElement* master_tee
                         }),
                         new WeakPeer(p), free_weak, GConnectFlags(0));
 
-  // The gate opens from webrtcbin's thread, with no main-loop delay before the first packet.
+  // The gate opens when the DTLS-SRTP encoder gets its key: that is when webrtcbin lifts its own
+  // block (opened earlier, the shared tee would wait in that block; "connected" is not always after
+  // it). It closes if the connection fails or closes.
+  g_signal_connect_data(p->bin_, "deep-element-added",
+                        G_CALLBACK(+[](GstBin*, GstBin*, GstElement* element, gpointer d) {
+                          GstElementFactory* f = gst_element_get_factory(element);
+                          if (!f || g_strcmp0(GST_OBJECT_NAME(f), "dtlssrtpenc") != 0) return;
+                          g_signal_connect_data(element, "on-key-set", G_CALLBACK(+[](GstElement*, gpointer g) {
+                                                  (*static_cast<GateRef*>(g))->open.store(true, std::memory_order_release);
+                                                }),
+                                                new GateRef(*static_cast<GateRef*>(d)),
+                                                [](gpointer g, GClosure*) { delete static_cast<GateRef*>(g); },
+                                                GConnectFlags(G_CONNECT_AFTER));
+                        }),
+                        new GateRef(p->gate_), [](gpointer d, GClosure*) { delete static_cast<GateRef*>(d); },
+                        GConnectFlags(0));
   g_signal_connect_data(p->webrtc_, "notify::connection-state",
                         G_CALLBACK(+[](GstElement* w, GParamSpec*, gpointer d) {
                           GstWebRTCPeerConnectionState st;
                           g_object_get(w, "connection-state", &st, nullptr);
-                          (*static_cast<GateRef*>(d))->open.store(st == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED,
-                                                                  std::memory_order_release);
+                          if (st == GST_WEBRTC_PEER_CONNECTION_STATE_FAILED || st == GST_WEBRTC_PEER_CONNECTION_STATE_CLOSED)
+                            (*static_cast<GateRef*>(d))->open.store(false, std::memory_order_release);
                         }),
                         new GateRef(p->gate_), [](gpointer d, GClosure*) { delete static_cast<GateRef*>(d); },
                         GConnectFlags(0));

@@ -544,6 +544,25 @@ std::string Receiver::describe(int track, double window_s) {
   return out;
 }
 
+Receiver::Dropouts Receiver::dropouts(int track, double window_s, double threshold_db, double block_s) {
+  auto v = last(track, window_s);
+  size_t block = static_cast<size_t>(block_s * 48000);
+  Dropouts d;
+  int run = 0;
+  for (size_t at = 0; block && at + block <= v.size(); at += block) {
+    double sum = 0;
+    for (size_t i = at; i < at + block; i++) sum += static_cast<double>(v[i]) * v[i];
+    d.blocks++;
+    if (10 * std::log10(sum / block + 1e-20) < threshold_db) {
+      d.quiet++;
+      d.longest_quiet = std::max(d.longest_quiet, ++run);
+    } else {
+      run = 0;
+    }
+  }
+  return d;
+}
+
 double Receiver::tone_db(int track, double freq, double window_s) {
   auto v = last(track, window_s);
   if (v.empty()) return -200;

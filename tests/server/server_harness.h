@@ -103,6 +103,11 @@ class Receiver {
   double median_block_db(int track, double window_s, double block_s);
   // For failure messages: the loudest sample of the window, how long ago it was, and the RMS of each 50 ms block.
   std::string describe(int track, double window_s);
+  // Blocks over the last window quieter than threshold_db: how many, and the longest run of them.
+  struct Dropouts {
+    int blocks = 0, quiet = 0, longest_quiet = 0;
+  };
+  Dropouts dropouts(int track, double window_s, double threshold_db, double block_s = 0.01);
   bool connected() const { return connected_; }
   int tracks() const;
 

@@ -156,6 +156,12 @@ TEST_F(SeveralBattlesTest, EachBattleHearsItsOwnMusicOnly) {
       << levels(*battles_[2].spectator_rx);
   std::printf("MEASURE battle2_min_block_db_after_leave=%.1f\n", battles_[2].spectator_rx->min_block_db(0, 1.0, 0.02));
 
+  // The server counts master buffers that left a mixer late (what the live-battles benchmark watches).
+  auto metrics = http("GET", server_->url("/metrics")).body;
+  auto at = metrics.find("\ndjuniverse_late_buffers_total ");
+  ASSERT_NE(at, std::string::npos) << metrics.substr(0, 400);
+  std::printf("MEASURE late_master_buffers=%s\n", metrics.substr(at + 31, metrics.find('\n', at + 1) - at - 31).c_str());
+
   // Every battle is still live on the server.
   for (auto& b : battles_) {
     auto st = http("GET", server_->url("/api/battles/" + b.id));

@@ -285,9 +285,15 @@ test('a battle from the lobby to two DJs and a spectator: audio, controls, seats
   assert.ok(cue.rmsDb > -45, "DJ A pre-listens to deck A on the cue track");
   for (let i = 0; i < 22; i++) await djA.page.keyboard.press('r');
   await waitForServer(battleId, (b) => b.mixer?.a?.volume === 1, 'channel fader a up');
+  // The trim knob at the top of DJ A's strip moves channel a's trim on the server (and back to 0 dB).
+  await djA.page.focus('.strip.mine [data-control="trim"]');
+  await djA.page.keyboard.press('ArrowDown');
+  await waitForServer(battleId, (b) => b.mixer?.a?.trim < 0, 'trim a a notch down');
+  await djA.page.dblclick('.strip.mine [data-control="trim"]');
+  await waitForServer(battleId, (b) => b.mixer?.a?.trim === 0, 'trim a back at 0 dB');
 
   // DJ B cannot move deck A: the strip is view-only and a forged command is refused.
-  assert.equal(await djB.page.locator('.strip.a .knob.disabled').count(), 4);
+  assert.equal(await djB.page.locator('.strip.a .knob.disabled').count(), 5);
   assert.equal(await djB.page.locator('.strip.a [data-control="a.volume"].disabled').count(), 1);
   const refused = await djB.page.evaluate(() => new Promise((resolve) => {
     const off = window.dju.conn.on('error', (m) => { off(); resolve(m); });

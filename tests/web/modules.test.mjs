@@ -293,8 +293,8 @@ test('pages load with no server: lobby, DJ controller, spectator, overlay', asyn
   assert.equal(dj.hotcues, 8);
   assert.ok(dj.jog);
   assert.equal(dj.pitch, '±8%');
-  assert.equal(dj.knobs, 4, 'own strip: high, mid, low, filter');
-  assert.equal(dj.otherDisabled, 4, "opponent's strip is view-only");
+  assert.equal(dj.knobs, 5, 'own strip: trim, high, mid, low, filter');
+  assert.equal(dj.otherDisabled, 5, "opponent's strip is view-only");
   assert.ok(dj.shortcuts >= 15, 'keyboard shortcuts documented on the page');
   // The pitch range cycles 8 → 16 → 50 and the fader's tempo follows the range.
   await p.click('[data-control="pitch-range"]');
@@ -334,7 +334,7 @@ test('pages load with no server: lobby, DJ controller, spectator, overlay', asyn
   await p.goto(`${srv.url}/dj/test-battle?seat=b&token=abc`);
   await p.waitForFunction(() => window.dju);
   assert.ok(await p.evaluate(() => document.querySelector('#dj').classList.contains('seat-b')));
-  assert.equal(await p.locator('.strip.a .knob.disabled').count(), 4);
+  assert.equal(await p.locator('.strip.a .knob.disabled').count(), 5);
 
   await p.goto(`${srv.url}/watch/test-battle`);
   await p.waitForFunction(() => window.dju);

@@ -217,6 +217,12 @@ function buildMixer() {
     const own = d === seat;
     const s = el('div', `strip ${d} ${own ? 'mine' : ''}`);
     s.appendChild(el('div', 'strip-name', { text: `${d.toUpperCase()}${own ? ' · YOU' : ''}` }));
+    // Trim first, as on a club mixer: set the channel's level before the EQ and the fader.
+    const trim = new Knob({ control: own ? 'trim' : `${d}.trim`, label: 'Trim', min: DECK_PARAMS.trim.min, max: DECK_PARAMS.trim.max, def: 0, centred: true, format: formatDb, onInput: (v) => setParam('trim', v) });
+    if (!own) trim.setDisabled(true);
+    s.appendChild(trim.root);
+    widgets.set(`${d}.trim`, trim);
+    if (own) actions.set('trim', { absolute: (n) => { const v = trim.fromNorm(n); trim.set(v); setParam('trim', v); }, relative: (t) => trim.setNorm(trim.norm() + t / 64) });
     for (const band of ['high', 'mid', 'low']) {
       const p = `eq-${band}`;
       const row = el('div', 'eqrow');

@@ -15,6 +15,8 @@ export const DECK_PARAMS = {
   'eq-mid-kill': { bool: true, def: false, label: 'Kill mid' },
   'eq-low-kill': { bool: true, def: false, label: 'Kill low' },
   filter: { min: -1, max: 1, def: 0, label: 'Filter' },
+  // The channel trim (djmixer's sink pad `gain`): −24 … +12 dB, 0 = unity, before the fader.
+  trim: { min: -24, max: 12, def: 0, label: 'Trim' },
   volume: { min: 0, max: 1, def: 1, label: 'Fader' },
   // The DJ's headphone mix: 0 = own deck only … 1 = master only.
   'cue-mix': { min: 0, max: 1, def: 0.5, label: 'Cue mix' },
