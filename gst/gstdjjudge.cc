@@ -472,7 +472,7 @@ static GstFlowReturn gst_dj_judge_chain(GstPad* pad, GstObject* parent, GstBuffe
             DeckInput& o = p->decks[j];
             if (j == idx || !o.pad || o.eos || o.skipped) continue;
             if (!o.started || o.write_pos < d.write_pos) {
-              GST_DEBUG_OBJECT(self, "deck_%d stalled: judged as silence until it delivers", j);
+              GST_LOG_OBJECT(self, "deck_%d stalled: judged as silence until it delivers", j);
               o.skipped = true;
             }
           }
@@ -563,6 +563,8 @@ static gboolean gst_dj_judge_sink_event(GstPad* pad, GstObject* parent, GstEvent
       // At the end, judge everything delivered, then close a blend that is still open: its final
       // report reaches the bus before the EOS message.
       judge_available(p, INT64_MIN, reports);
+      GST_LOG_OBJECT(self, "EOS on deck_%d (all: %d, posted: %d, judged to %" G_GINT64_FORMAT ")", idx, all,
+                       p->eos_posted, p->processed);
       if (all && !p->eos_posted) {
         p->judge.finish();
         dju::JudgeReport r;

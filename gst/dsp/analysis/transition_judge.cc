@@ -78,6 +78,8 @@ struct TransitionJudge::Deck {
   size_t mono_fill = 0;
   double chroma[12] = {0};
   double bpm_measured = 0;
+  TempoTracker tempo;
+  int64_t warm_hops = 0;  // hops since the deck (re)started: the onset means' warm-up
 
   float odf_at(int64_t i) const { return odf[static_cast<size_t>(i % kOdfCapacity)]; }
   float band_odf_at(int b, int64_t i) const { return band_odf[b][static_cast<size_t>(i % kOdfCapacity)]; }
@@ -134,6 +136,8 @@ void TransitionJudge::reset() {
     k->mono_fill = 0;
     std::fill(std::begin(k->chroma), std::end(k->chroma), 0.0);
     k->bpm_measured = 0;
+    k->tempo.reset();
+    k->warm_hops = 0;
     double c[5];
     set_lowpass(c, 150.0, rate_, 0.7071);
     for (Biquad* b : {&k->low1, &k->low2}) { *b = Biquad(); b->b0 = c[0]; b->b1 = c[1]; b->b2 = c[2]; b->a1 = c[3]; b->a2 = c[4]; }
@@ -231,7 +235,12 @@ void TransitionJudge::end_of_hop() {
     // above the bass line in the low band). For tempo the bands are summed, each divided by its own
     // running mean so that a quiet band counts as much as a loud one.
     const double e[3] = {k.e_low / kHop, k.e_mid / kHop, k.e_high / kHop};
-    const double beta = 1.0 - std::exp(-1.0 / (5.0 * fps_));
+    // The running means start as plain averages (after silence too), so the first hops of a deck
+    // fading in do not produce one huge value that swamps its tempo estimate; each band's value is
+    // capped at 30 means. A bass the EQ has killed (far below the deck's level) is no beat.
+    ++k.warm_hops;
+    const double beta = std::max(1.0 - std::exp(-1.0 / (5.0 * fps_)), 1.0 / static_cast<double>(k.warm_hops));
+    const bool bass_heard = k.low_db > k.level_db - 30.0;
     double o = 0;
     for (int b = 0; b < 3; ++b) {
       const double amp = std::sqrt(e[b]);
@@ -239,7 +248,8 @@ void TransitionJudge::end_of_hop() {
       k.band_odf[b][static_cast<size_t>(k.odf_count % kOdfCapacity)] = static_cast<float>(rise);
       k.rise_mean[b] += beta * (rise - k.rise_mean[b]);
       // Kicks carry the beat in dance music: the low band weighs four times the others.
-      o += (b == 0 ? 1.0 : 0.25) * rise / (k.rise_mean[b] + 1e-7);
+      const double w = b == 0 ? (bass_heard ? 1.0 : 0.0) : 0.25;
+      o += w * std::min(30.0, rise / (k.rise_mean[b] + 1e-9));
       k.prev_log[b] = amp;
     }
     k.odf[static_cast<size_t>(k.odf_count % kOdfCapacity)] = static_cast<float>(o);
@@ -251,6 +261,8 @@ void TransitionJudge::end_of_hop() {
         k.audible_since = hops_;
         std::fill(std::begin(k.chroma), std::end(k.chroma), 0.0);
         k.bpm_measured = 0;
+        k.tempo.reset();
+        k.warm_hops = 0;
       }
       k.quiet_hops = 0;
     } else {
@@ -341,8 +353,9 @@ void TransitionJudge::deck_tempo(Deck& d) {
   if (w < static_cast<int>(3 * fps_)) return;
   std::array<float, kOdfCapacity> env{};
   for (int i = 0; i < w; ++i) env[i] = d.odf_at(d.odf_count - w + i);
-  const double bpm = estimate_tempo(env.data(), w, fps_, kMinBpm, kMaxBpm);
-  if (bpm > 0) d.bpm_measured = bpm;
+  // Through the deck's tracker: a breakdown, a gated fade or a syncopated passage does not throw
+  // the tempo onto another metrical level.
+  d.bpm_measured = d.tempo.update(estimate_tempo_ex(env.data(), w, fps_, kMinBpm, kMaxBpm));
 }
 
 double TransitionJudge::deck_bpm(const Deck& d) const { return d.hints.bpm > 0 ? d.hints.bpm : d.bpm_measured; }
