@@ -28,6 +28,7 @@ constexpr int kOdfCapacity = 2048;         // hops (10.9 s at 48 kHz)
 constexpr int kChromaFft = 8192;          // 5.9 Hz bins: finer than a semitone from 150 Hz up
 constexpr double kChromaTau = 30.0;        // seconds
 constexpr double kMinBpm = 78.0, kMaxBpm = 178.0;
+constexpr int64_t kHopHistory = 256;        // hops of level history (1.4 s)
 
 // RBJ cookbook biquads.
 void set_lowpass(double* c, double fc, double rate, double q) {
@@ -80,6 +81,7 @@ struct TransitionJudge::Deck {
   double bpm_measured = 0;
   TempoTracker tempo;
   int64_t warm_hops = 0;  // hops since the deck (re)started: the onset means' warm-up
+  std::array<float, kHopHistory> hop_db_hist{};  // the last hops' levels (dB)
 
   float odf_at(int64_t i) const { return odf[static_cast<size_t>(i % kOdfCapacity)]; }
   float band_odf_at(int b, int64_t i) const { return band_odf[b][static_cast<size_t>(i % kOdfCapacity)]; }
@@ -93,6 +95,7 @@ TransitionJudge::TransitionJudge(int sample_rate, int decks)
       hann_(kChromaFft) {
   for (int d = 0; d < ndecks_; ++d) {
     Deck* k = new Deck();
+    k->hop_db_hist.fill(-120.0f);
     double c[5];
     set_lowpass(c, 150.0, rate_, 0.7071);
     for (Biquad* b : {&k->low1, &k->low2}) { b->b0 = c[0]; b->b1 = c[1]; b->b2 = c[2]; b->a1 = c[3]; b->a2 = c[4]; }
@@ -138,6 +141,7 @@ void TransitionJudge::reset() {
     k->bpm_measured = 0;
     k->tempo.reset();
     k->warm_hops = 0;
+    k->hop_db_hist.fill(-120.0f);
     double c[5];
     set_lowpass(c, 150.0, rate_, 0.7071);
     for (Biquad* b : {&k->low1, &k->low2}) { *b = Biquad(); b->b0 = c[0]; b->b1 = c[1]; b->b2 = c[2]; b->a1 = c[3]; b->a2 = c[4]; }
@@ -255,10 +259,19 @@ void TransitionJudge::end_of_hop() {
     k.odf[static_cast<size_t>(k.odf_count % kOdfCapacity)] = static_cast<float>(o);
     ++k.odf_count;
     k.e_low = k.e_mid = k.e_high = k.e_all = 0;
-    // A new start after at least a second of silence: the anchor for phrase counting.
+    // A new start after at least a second of silence: the anchor for phrase counting and the blend's
+    // start. A fader opening from silence crosses -60 dB a little after it starts moving (0.1–0.4 s
+    // into a 16-beat fade): the start is traced back through the hops just before that were above
+    // -90 dB without a break (at most a second).
+    k.hop_db_hist[static_cast<size_t>(hops_ % kHopHistory)] = static_cast<float>(k.hop_db);
     if (k.hop_db > -60.0) {
       if (k.quiet_hops > fps_) {
-        k.audible_since = hops_;
+        int64_t from = hops_;
+        const int64_t limit = std::min<int64_t>(static_cast<int64_t>(fps_), kHopHistory - 1);
+        while (hops_ - from < limit && from > 0 &&
+               k.hop_db_hist[static_cast<size_t>((from - 1) % kHopHistory)] > -90.0f)
+          --from;
+        k.audible_since = from;
         std::fill(std::begin(k.chroma), std::end(k.chroma), 0.0);
         k.bpm_measured = 0;
         k.tempo.reset();
