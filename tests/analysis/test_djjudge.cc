@@ -326,7 +326,9 @@ static void expect_transition(const BusRecord& rec, double start_s) {
   gst_structure_get_uint64(f, "start-time", &start);
   EXPECT_EQ(in, 1u);
   EXPECT_EQ(out, 0u);
-  EXPECT_NEAR(start / 1e9, start_s, 0.25) << describe(f);
+  // Margin for a loaded machine: paced decks are placed by when they arrive. The defects this
+  // catches are a second or more off (or no report at all).
+  EXPECT_NEAR(start / 1e9, start_s, 0.4) << describe(f);
 }
 
 static void free_record(BusRecord& rec) { free_all(rec.judge); }
