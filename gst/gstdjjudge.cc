@@ -50,10 +50,16 @@
  * - `phrase-offset` (#gdouble): beats between the blend's start and the nearest 16-bar boundary of the
  *   outgoing track (counted from when that deck started playing).
  *
+ * djjudge does not preroll. A pipeline whose only sink it is can miss its EOS when a decodebin
+ * finishes prerolling after the pipeline went to PLAYING (GStreamer drops the EOS of a sink that
+ * does not preroll in that race; `fakesink async=false` alone shows the same); tee one deck to a
+ * `fakesink` as below and the pipeline prerolls on it.
+ *
  * ## Example launch line
  * |[
  * gst-launch-1.0 -m djjudge name=j \
- *   filesrc location=a.flac ! decodebin ! audioconvert ! audioresample ! j.deck_0 \
+ *   filesrc location=a.flac ! decodebin ! audioconvert ! audioresample ! tee name=t ! queue ! j.deck_0 \
+ *   t. ! queue ! fakesink sync=false \
  *   filesrc location=b.flac ! decodebin ! audioconvert ! audioresample ! volume volume=0 ! j.deck_1
  * ]|
  */
