@@ -106,7 +106,7 @@ TransitionJudge::TransitionJudge(int sample_rate, int decks)
   loud_ = ebur128_init(2, static_cast<unsigned long>(rate_), EBUR128_MODE_S | EBUR128_MODE_SAMPLE_PEAK);
   fft_ = new_aubio_fft(kChromaFft);
   fft_in_ = new_fvec(kChromaFft);
-  fft_out_ = new_cvec(kChromaFft);
+  fft_out_ = new_fvec(kChromaFft);
   for (int n = 0; n < kChromaFft; ++n) hann_[n] = static_cast<float>(0.5 - 0.5 * std::cos(2 * kPi * n / kChromaFft));
 }
 
@@ -115,7 +115,7 @@ TransitionJudge::~TransitionJudge() {
   if (loud_) ebur128_destroy(&loud_);
   if (fft_) del_aubio_fft(fft_);
   if (fft_in_) del_fvec(fft_in_);
-  if (fft_out_) del_cvec(fft_out_);
+  if (fft_out_) del_fvec(fft_out_);
 }
 
 void TransitionJudge::set_hints(int deck, const JudgeDeckHints& h) {
@@ -183,9 +183,11 @@ void TransitionJudge::process(const float* const* decks, size_t frames) {
           k.mono_fill = 0;
           // Chroma of this deck: 100 Hz – 2 kHz folded onto pitch classes, leaky over ~30 s.
           fvec_t* in = fft_in_;
-          cvec_t* out = fft_out_;
+          // aubio's packed complex output (real parts of bins 0..N/2, then the imaginary parts of bins
+          // N/2-1..1): magnitudes of the bins used below only, no phases.
+          const float* c = fft_out_->data;
           for (int t = 0; t < kChromaFft; ++t) in->data[t] = k.mono[t] * hann_[t];
-          aubio_fft_do(fft_, in, out);
+          aubio_fft_do_complex(fft_, in, fft_out_);
           const double decay = std::exp(-kChromaFft / (kChromaTau * rate_));
           for (double& c : k.chroma) c *= decay;
           // Only bins near a semitone's centre count, log-compressed (as the deck's key analysis does),
@@ -196,7 +198,9 @@ void TransitionJudge::process(const float* const* decks, size_t frames) {
             const double midi = 69.0 + 12.0 * std::log2(b * bin_hz / 440.0);
             if (std::fabs(midi - std::round(midi)) > 0.35) continue;
             const int pc = static_cast<int>(std::lround(midi)) % 12;
-            k.chroma[pc] += std::log1p(100.0 * out->norm[b] * to_unit);
+            const double mag = std::sqrt(static_cast<double>(c[b]) * c[b] +
+                                         static_cast<double>(c[kChromaFft - b]) * c[kChromaFft - b]);
+            k.chroma[pc] += std::log1p(100.0 * mag * to_unit);
           }
         }
       }
@@ -437,8 +441,10 @@ bool TransitionJudge::measure_phase(Deck& out, Deck& in, double period, double* 
 }
 
 void TransitionJudge::tick() {
+  // Tempo once a second (every other tick), as the tracker expects.
+  const bool tempo_tick = (hops_ / static_cast<int64_t>(std::lround(fps_ / 2))) % 2 == 0;
   for (int d = 0; d < ndecks_; ++d)
-    if (deck_[d]->level_db > kAudibleDb && deck_[d]->hints.bpm <= 0) deck_tempo(*deck_[d]);
+    if (tempo_tick && deck_[d]->level_db > kAudibleDb && deck_[d]->hints.bpm <= 0) deck_tempo(*deck_[d]);
   if (!blending_) return;
   Deck& out = *deck_[current_];
   Deck& in = *deck_[incoming_];
