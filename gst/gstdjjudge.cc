@@ -50,10 +50,16 @@
  * - `phrase-offset` (#gdouble): beats between the blend's start and the nearest 16-bar boundary of the
  *   outgoing track (counted from when that deck started playing).
  *
+ * djjudge does not preroll. A pipeline whose only sink it is can miss its EOS when a decodebin
+ * finishes prerolling after the pipeline went to PLAYING (GStreamer drops the EOS of a sink that
+ * does not preroll in that race; `fakesink async=false` alone shows the same); tee one deck to a
+ * `fakesink` as below and the pipeline prerolls on it.
+ *
  * ## Example launch line
  * |[
  * gst-launch-1.0 -m djjudge name=j \
- *   filesrc location=a.flac ! decodebin ! audioconvert ! audioresample ! j.deck_0 \
+ *   filesrc location=a.flac ! decodebin ! audioconvert ! audioresample ! tee name=t ! queue ! j.deck_0 \
+ *   t. ! queue ! fakesink sync=false \
  *   filesrc location=b.flac ! decodebin ! audioconvert ! audioresample ! volume volume=0 ! j.deck_1
  * ]|
  */
@@ -472,7 +478,7 @@ static GstFlowReturn gst_dj_judge_chain(GstPad* pad, GstObject* parent, GstBuffe
             DeckInput& o = p->decks[j];
             if (j == idx || !o.pad || o.eos || o.skipped) continue;
             if (!o.started || o.write_pos < d.write_pos) {
-              GST_DEBUG_OBJECT(self, "deck_%d stalled: judged as silence until it delivers", j);
+              GST_LOG_OBJECT(self, "deck_%d stalled: judged as silence until it delivers", j);
               o.skipped = true;
             }
           }
@@ -563,6 +569,8 @@ static gboolean gst_dj_judge_sink_event(GstPad* pad, GstObject* parent, GstEvent
       // At the end, judge everything delivered, then close a blend that is still open: its final
       // report reaches the bus before the EOS message.
       judge_available(p, INT64_MIN, reports);
+      GST_LOG_OBJECT(self, "EOS on deck_%d (all: %d, posted: %d, judged to %" G_GINT64_FORMAT ")", idx, all,
+                       p->eos_posted, p->processed);
       if (all && !p->eos_posted) {
         p->judge.finish();
         dju::JudgeReport r;

@@ -31,14 +31,20 @@
  *   for a pure tone, about 0.85 or more for white noise).
  * - `zero-crossing-rate` (#gdouble): fraction of consecutive mono samples whose sign differs, 0–1.
  * - `mfcc` (#GstValueArray of 13 #gfloat): mel-frequency cepstral coefficients of the interval's mean
- *   magnitude spectrum (raw FFT magnitudes), Slaney's 40-band mel filterbank, log10, orthonormal DCT-II
- *   (aubio).
+ *   magnitude spectrum (raw FFT magnitudes), Slaney's 40-band mel filterbank (aubio's coefficients,
+ *   applied sparsely), log10, orthonormal DCT-II (aubio).
  * - `chroma` (#GstValueArray of 12 #gfloat): power per pitch class from 200 Hz (where FFT bins get narrower than a semitone) to 5 kHz, C first
  *   (C, C♯, D, … B), normalised so the strongest class is 1 (all 0 in silence).
- * - `onset` (#gboolean): a note or drum onset was detected during the interval (aubio, HFC).
- * - `tempo` (#gdouble): running tempo estimate in BPM, 78–178: the autocorrelation of a kick-weighted
- *   onset envelope over the last ~11 s, updated every second (for the first seconds, aubio's beat
- *   tracker refined by a least-squares grid fit); 0 until enough was heard.
+ * - `onset` (#gboolean): a note or drum onset was detected during the interval: a rise of the
+ *   kick-weighted onset envelope (512-sample hops) well above its running mean.
+ * - `tempo` (#gdouble): running tempo in BPM, 78–178: the autocorrelation of that onset envelope over
+ *   the last ~11 s, estimated every second with a check of the metrical level (3/4, 4/3, 2/3, 3/2 of
+ *   the beat, and double when the half-beats are as strong as the beats), then tracked: it locks once
+ *   two confident estimates agree (about 5 s in), holds its value through breakdowns, and follows a
+ *   different tempo only after 4 consistent confident estimates (12 for a simple ratio of the held
+ *   one). 0 until it locks.
+ * - `tempo-confidence` (#gdouble): 0–1, how periodic the envelope was at the latest estimate (about
+ *   0.5–0.7 in a four-on-the-floor groove, under 0.12 in a breakdown).
  *
  * ## Example launch line
  * |[
@@ -134,7 +140,8 @@ static GstMessage* build_message(GstDjSpectrum* self, GstClockTime start, guint6
   set_float_array(s, "mfcc", f.mfcc.data(), f.mfcc.size());
   set_float_array(s, "chroma", f.chroma.data(), f.chroma.size());
   gst_structure_set(s, "onset", G_TYPE_BOOLEAN, f.onset ? TRUE : FALSE, "tempo", G_TYPE_DOUBLE,
-                    static_cast<double>(f.tempo_bpm), NULL);
+                    static_cast<double>(f.tempo_bpm), "tempo-confidence", G_TYPE_DOUBLE,
+                    static_cast<double>(f.tempo_confidence), NULL);
   return gst_message_new_element(GST_OBJECT(self), s);
 }
 

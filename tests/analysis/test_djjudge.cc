@@ -105,9 +105,9 @@ TEST_P(DjJudge, CleanBlendScoresHigh) {
   gst_structure_get_uint64(f, "start-time", &start);
   gst_structure_get_uint64(f, "handover-time", &handover);
   gst_structure_get_uint64(f, "end-time", &end);
-  // The incoming deck fades in from silence, so it becomes audible a little after its fader starts
-  // moving: within one beat of the plan (0.48 s at 124 BPM).
-  EXPECT_NEAR(start / 1e9, clean_plan(*lib_).blend_start_s, 60.0 / 124.0);
+  // The incoming deck fades in from silence: the judge traces its start back to where the fader
+  // began to move, within 0.1 s (it used to report up to 0.36 s late).
+  EXPECT_NEAR(start / 1e9, clean_plan(*lib_).blend_start_s, 0.1);
   EXPECT_GT(handover, start);
   EXPECT_GT(end, handover);
   RecordProperty("score", std::to_string(field(f, "score")));
@@ -326,7 +326,9 @@ static void expect_transition(const BusRecord& rec, double start_s) {
   gst_structure_get_uint64(f, "start-time", &start);
   EXPECT_EQ(in, 1u);
   EXPECT_EQ(out, 0u);
-  EXPECT_NEAR(start / 1e9, start_s, 0.25) << describe(f);
+  // Margin for a loaded machine: paced decks are placed by when they arrive. The defects this
+  // catches are a second or more off (or no report at all).
+  EXPECT_NEAR(start / 1e9, start_s, 0.4) << describe(f);
 }
 
 static void free_record(BusRecord& rec) { free_all(rec.judge); }

@@ -262,3 +262,44 @@ TEST(DjSpectrum, TempoOfDemoTrackAfterTenSeconds) {
     free_all(msgs);
   }
 }
+
+// The running tempo on several demo tracks, from their start, from a late point and played 3 % fast
+// (resampled here, like a deck without keylock): after 10 s it is within 1 BPM of the truth, and no
+// reading between 4 and 24 s is on another metrical level (a 124 BPM track once read 166, i.e. 4/3;
+// hip-hop's syncopated kicks read 4/3 of 90). 0 ("not locked yet") is allowed before 10 s.
+TEST(DjSpectrum, RunningTempoHoldsOnDemoTracksLateStartsAndPitchedUp) {
+  if (!demo_available()) GTEST_FAIL() << "demo library missing: the build makes it, so this is a broken build";
+  struct Case { const char* id; bool exact; };  // exact: assert the 10 s reading (steady four-on-the-floor)
+  const Case cases[] = {{"house-124-am", true}, {"techno-130-fm", true},   {"deephouse-120-cm", true},
+                        {"trance-140-fsm", true}, {"nudisco-110-fmaj", true}, {"hiphop-90-dm", false}};
+  for (const Case& c : cases) {
+    Track t = demo_track(c.id, "intro");
+    ASSERT_FALSE(t.stereo.empty()) << c.id;
+    for (double start_s : {0.0, 60.0}) {
+      for (double rate : {1.0, 1.03}) {
+        const double truth = t.bpm * rate;
+        const size_t n = static_cast<size_t>(24.0 * kRate);
+        std::vector<float> part(2 * n, 0.0f);
+        for (size_t i = 0; i < n; ++i)
+          for (int ch = 0; ch < 2; ++ch) part[2 * i + ch] = sample_at(t, start_s + i * rate / kRate, ch);
+        auto msgs = run_djspectrum(part, "interval=500000000", 4096);
+        double at10 = 0;
+        for (auto* s : msgs) {
+          guint64 ts = 0;
+          gst_structure_get_uint64(s, "timestamp", &ts);
+          const double tempo = get_double(s, "tempo");
+          if (ts >= 10 * GST_SECOND && at10 == 0) at10 = tempo;
+          if (ts >= 4 * GST_SECOND && tempo > 0) {
+            EXPECT_NEAR(tempo / truth, 1.0, 0.02) << c.id << " from " << start_s << " s at x" << rate << ": " << tempo
+                                                  << " BPM at " << ts / 1e9 << " s (truth " << truth << ")";
+          }
+        }
+        std::printf("%s from %.0f s at x%.2f: %.2f BPM after 10 s (truth %.2f)\n", c.id, start_s, rate, at10, truth);
+        if (c.exact) {
+          EXPECT_NEAR(at10, truth, 1.0) << c.id << " from " << start_s << " s at x" << rate;
+        }
+        free_all(msgs);
+      }
+    }
+  }
+}

@@ -32,22 +32,57 @@ SpectrumAnalyzer::SpectrumAnalyzer(int sample_rate, int channels, int display_ba
       display_bands_(display_bands > 0 ? display_bands : 1),
       ring_(kFftSize, 0.0f),
       window_(kFftSize),
-      power_acc_(kFftSize / 2 + 1, 0.0) {
+      power_acc_(kFftSize / 2 + 1, 0.0),
+      mag_(kFftSize / 2 + 1, 0.0f) {
   // Periodic Hann window: w[n] = 0.5 - 0.5 cos(2 pi n / N).
   for (int n = 0; n < kFftSize; ++n) {
     window_[n] = static_cast<float>(0.5 - 0.5 * std::cos(2.0 * kPi * n / kFftSize));
     window_power_ += static_cast<double>(window_[n]) * window_[n];
   }
+  // Which band and which pitch class each bin adds to (-1: none).
+  const double bin_hz = static_cast<double>(rate_) / kFftSize;
+  bin_band_.assign(kFftSize / 2 + 1, -1);
+  bin_chroma_.assign(kFftSize / 2 + 1, -1);
+  for (int k = 1; k <= kFftSize / 2; ++k) {
+    const double f = k * bin_hz;
+    for (int b = 0; b < kNumBands; ++b)
+      if (f >= kSpectrumBandEdges[b] && f < kSpectrumBandEdges[b + 1]) bin_band_[k] = static_cast<int8_t>(b);
+    if (f >= kChromaLowHz && f <= kChromaHighHz) {
+      const double midi = 69.0 + 12.0 * std::log2(f / 440.0);
+      int pc = static_cast<int>(std::lround(midi)) % 12;
+      if (pc < 0) pc += 12;
+      bin_chroma_[k] = static_cast<int8_t>(pc);
+    }
+  }
   frame_ = new_fvec(kFftSize);
-  spec_ = new_cvec(kFftSize);
+  complex_ = new_fvec(kFftSize);
   fft_ = new_aubio_fft(kFftSize);
-  mfcc_ = new_aubio_mfcc(kFftSize, kMelFilters, kMfccCount, rate_);
-  aubio_mfcc_set_mel_coeffs_slaney(mfcc_);
-  mfcc_in_ = new_cvec(kFftSize);
-  mfcc_out_ = new_fvec(kMfccCount);
-  onset_ = new_aubio_onset("hfc", 2 * kBeatHop, kBeatHop, rate_);
-  tempo_ = new_aubio_tempo("default", 2 * kBeatHop, kBeatHop, rate_);
-  beat_in_ = new_fvec(kBeatHop);
+  // Slaney's mel filterbank as aubio computes it, kept sparse: each band's non-zero run of bins.
+  {
+    aubio_filterbank_t* fb = new_aubio_filterbank(kMelFilters, kFftSize);
+    aubio_filterbank_set_mel_coeffs_slaney(fb, static_cast<smpl_t>(rate_));
+    const fmat_t* c = aubio_filterbank_get_coeffs(fb);
+    mel_bands_.resize(kMelFilters);
+    for (int m = 0; m < kMelFilters; ++m) {
+      int first = -1, last = -1;
+      for (uint_t k = 0; k < c->length; ++k)
+        if (c->data[m][k] != 0.0f) {
+          if (first < 0) first = static_cast<int>(k);
+          last = static_cast<int>(k);
+        }
+      MelBand& b = mel_bands_[m];
+      b.offset = mel_weights_.size();
+      if (first >= 0) {
+        b.first = first;
+        b.count = last - first + 1;
+        for (int k = first; k <= last; ++k) mel_weights_.push_back(c->data[m][k]);
+      }
+    }
+    del_aubio_filterbank(fb);
+  }
+  mel_ = new_fvec(kMelFilters);
+  dct_out_ = new_fvec(kMelFilters);
+  dct_ = new_aubio_dct(kMelFilters);
   // Low band for the onset envelope: RBJ low-pass at 150 Hz, Q 0.707, twice.
   {
     const double w = 2 * kPi * 150.0 / rate_, cw = std::cos(w), al = std::sin(w) / (2 * 0.7071), a0 = 1 + al;
@@ -57,22 +92,15 @@ SpectrumAnalyzer::SpectrumAnalyzer(int sample_rate, int channels, int display_ba
   }
   odf_.assign(kOdfFrames, 0.0f);
   odf_flat_.assign(kOdfFrames, 0.0f);
-  beat_out_ = new_fvec(1);
-  onset_out_ = new_fvec(1);
 }
 
 SpectrumAnalyzer::~SpectrumAnalyzer() {
-  if (tempo_) del_aubio_tempo(tempo_);
-  if (onset_) del_aubio_onset(onset_);
-  if (mfcc_) del_aubio_mfcc(mfcc_);
+  if (dct_) del_aubio_dct(dct_);
+  if (mel_) del_fvec(mel_);
+  if (dct_out_) del_fvec(dct_out_);
   if (fft_) del_aubio_fft(fft_);
   if (frame_) del_fvec(frame_);
-  if (spec_) del_cvec(spec_);
-  if (mfcc_in_) del_cvec(mfcc_in_);
-  if (mfcc_out_) del_fvec(mfcc_out_);
-  if (beat_in_) del_fvec(beat_in_);
-  if (beat_out_) del_fvec(beat_out_);
-  if (onset_out_) del_fvec(onset_out_);
+  if (complex_) del_fvec(complex_);
 }
 
 SpectrumFeatures SpectrumAnalyzer::make_features() const {
@@ -89,19 +117,15 @@ void SpectrumAnalyzer::reset() {
   ffts_in_interval_ = 0;
   beat_fill_ = 0;
   beat_hops_ = 0;
-  grid_.reset();
   std::fill(odf_.begin(), odf_.end(), 0.0f);
   odf_count_ = 0;
-  tempo_bpm_ = 0.0f;
+  odf_mean_ = 0;
+  last_onset_hop_ = 0;
+  tempo_.reset();
+  tempo_confidence_ = 0.0f;
   e_low_ = e_rest_ = 0;
   prev_amp_[0] = prev_amp_[1] = rise_mean_[0] = rise_mean_[1] = 0;
   lp1_.z1 = lp1_.z2 = lp2_.z1 = lp2_.z2 = 0;
-  // aubio's trackers keep their own history; there is no reset in 0.4, so rebuild them here. This is
-  // the one place that allocates, and it only runs on flush (never in steady streaming).
-  del_aubio_onset(onset_);
-  del_aubio_tempo(tempo_);
-  onset_ = new_aubio_onset("hfc", 2 * kBeatHop, kBeatHop, rate_);
-  tempo_ = new_aubio_tempo("default", 2 * kBeatHop, kBeatHop, rate_);
   frames_ = 0;
   sum_sq_ = 0.0;
   peak_ = 0.0f;
@@ -144,7 +168,6 @@ void SpectrumAnalyzer::process(const float* x, size_t frames) {
       e_low_ += low * low;
       e_rest_ += (mono - low) * (mono - low);
     }
-    beat_in_->data[beat_fill_] = mono;
     if (++beat_fill_ == kBeatHop) {
       beat_fill_ = 0;
       run_beat_hop();
@@ -155,50 +178,52 @@ void SpectrumAnalyzer::process(const float* x, size_t frames) {
 
 void SpectrumAnalyzer::run_fft() {
   for (int n = 0; n < kFftSize; ++n) frame_->data[n] = ring_[(ring_pos_ + n) % kFftSize] * window_[n];
-  aubio_fft_do(fft_, frame_, spec_);
-  for (int k = 0; k <= kFftSize / 2; ++k) {
-    const double m = spec_->norm[k];
-    power_acc_[k] += m * m;
-  }
+  // Packed complex output: real parts of bins 0..N/2, then the imaginary parts of bins N/2-1..1.
+  aubio_fft_do_complex(fft_, frame_, complex_);
+  const float* c = complex_->data;
+  power_acc_[0] += static_cast<double>(c[0]) * c[0];
+  for (int k = 1; k < kFftSize / 2; ++k)
+    power_acc_[k] += static_cast<double>(c[k]) * c[k] + static_cast<double>(c[kFftSize - k]) * c[kFftSize - k];
+  power_acc_[kFftSize / 2] += static_cast<double>(c[kFftSize / 2]) * c[kFftSize / 2];
   ++ffts_in_interval_;
 }
 
 void SpectrumAnalyzer::run_beat_hop() {
-  const double hop_end_s = static_cast<double>((beat_hops_ + 1) * kBeatHop) / rate_;
   ++beat_hops_;
-  aubio_onset_do(onset_, beat_in_, onset_out_);
-  if (onset_out_->data[0] != 0.0f) onset_seen_ = true;
   // Onset envelope: rise of the RMS amplitude in the low band and in the rest, each divided by its
-  // running mean; kicks weigh four times the rest.
-  {
-    const double fps = static_cast<double>(rate_) / kBeatHop;
-    const double beta = 1.0 - std::exp(-1.0 / (5.0 * fps));
-    const double e[2] = {e_low_ / kBeatHop, e_rest_ / kBeatHop};
-    double o = 0;
-    for (int b = 0; b < 2; ++b) {
-      const double amp = std::sqrt(e[b]);
-      const double rise = std::max(0.0, amp - prev_amp_[b]);
-      prev_amp_[b] = amp;
-      rise_mean_[b] += beta * (rise - rise_mean_[b]);
-      o += (b == 0 ? 1.0 : 0.25) * rise / (rise_mean_[b] + 1e-7);
-    }
-    e_low_ = e_rest_ = 0;
-    odf_[odf_count_ % kOdfFrames] = static_cast<float>(o);
-    ++odf_count_;
-    // Once a second: the tempo over the envelope so far (up to ~11 s).
-    if (odf_count_ % static_cast<uint64_t>(fps) == 0) {
-      const int n = static_cast<int>(std::min<uint64_t>(odf_count_, kOdfFrames));
-      for (int i = 0; i < n; ++i) odf_flat_[i] = odf_[(odf_count_ - n + i) % kOdfFrames];
-      const double bpm = estimate_tempo(odf_flat_.data(), n, fps);
-      if (bpm > 0) tempo_bpm_ = static_cast<float>(bpm);
-    }
+  // running mean (a plain average over the first hops, so the start of a stream or a fade-in from
+  // silence does not produce one huge value that swamps the tempo estimate), capped at 30 means;
+  // kicks weigh four times the rest.
+  const double fps = static_cast<double>(rate_) / kBeatHop;
+  const double beta = std::max(1.0 - std::exp(-1.0 / (5.0 * fps)), 1.0 / static_cast<double>(beat_hops_));
+  const double e[2] = {e_low_ / kBeatHop, e_rest_ / kBeatHop};
+  double o = 0, rise_abs = 0;
+  for (int b = 0; b < 2; ++b) {
+    const double amp = std::sqrt(e[b]);
+    const double rise = std::max(0.0, amp - prev_amp_[b]);
+    prev_amp_[b] = amp;
+    rise_mean_[b] += beta * (rise - rise_mean_[b]);
+    o += (b == 0 ? 1.0 : 0.25) * std::min(30.0, rise / (rise_mean_[b] + 1e-9));
+    rise_abs = std::max(rise_abs, rise);
   }
-  aubio_tempo_do(tempo_, beat_in_, beat_out_);
-  if (beat_out_->data[0] != 0.0f) {
-    // aubio reports the beat inside this hop as a fraction of the hop.
-    const double t = hop_end_s - static_cast<double>(kBeatHop) / rate_ +
-                     static_cast<double>(beat_out_->data[0]) * kBeatHop / rate_;
-    grid_.add_beat(t);
+  e_low_ = e_rest_ = 0;
+  // An onset: a clear rise (above -80 dBFS) well over the envelope's running mean, at most one per
+  // 100 ms.
+  if (o > 3.0 * odf_mean_ && o > 2.0 && rise_abs > 1e-4 &&
+      (last_onset_hop_ == 0 || beat_hops_ - last_onset_hop_ >= static_cast<uint64_t>(0.1 * fps))) {
+    onset_seen_ = true;
+    last_onset_hop_ = beat_hops_;
+  }
+  odf_mean_ += beta * (o - odf_mean_);
+  odf_[odf_count_ % kOdfFrames] = static_cast<float>(o);
+  ++odf_count_;
+  // Once a second: the tempo over the envelope so far (up to ~11 s), through the tracker.
+  if (odf_count_ % static_cast<uint64_t>(fps) == 0) {
+    const int n = static_cast<int>(std::min<uint64_t>(odf_count_, kOdfFrames));
+    for (int i = 0; i < n; ++i) odf_flat_[i] = odf_[(odf_count_ - n + i) % kOdfFrames];
+    const TempoEstimate est = estimate_tempo_ex(odf_flat_.data(), n, fps);
+    tempo_confidence_ = static_cast<float>(est.confidence);
+    tempo_.update(est);
   }
 }
 
@@ -212,7 +237,8 @@ void SpectrumAnalyzer::finish_interval(SpectrumFeatures& out) {
   out.crest_db = (ms > 0 && peak_ > 0) ? out.peak_db - out.rms_db : 0.0f;
   out.zero_crossing_rate = frames_ > 1 ? static_cast<float>(zero_crossings_) / (frames_ - 1) : 0.0f;
   out.onset = onset_seen_;
-  out.tempo_bpm = tempo_bpm_ > 0 ? tempo_bpm_ : static_cast<float>(grid_.bpm());
+  out.tempo_bpm = static_cast<float>(tempo_.bpm());
+  out.tempo_confidence = tempo_confidence_;
 
   // --- frequency domain: mean power spectrum of the interval ---
   if (ffts_in_interval_ == 0) run_fft();  // interval shorter than a hop: analyse the latest window
@@ -223,15 +249,15 @@ void SpectrumAnalyzer::finish_interval(SpectrumFeatures& out) {
   const double scale = 1.0 / (static_cast<double>(ffts_in_interval_) * kFftSize * window_power_);
   double total_p = 0.0, sum_m = 0.0, sum_fm = 0.0, sum_log_m = 0.0, sum_flat_m = 0.0;
   int flat_bins = 0, dom_k = 1;
-  double dom_p = -1.0;
+  double dom_p = -1.0, log_prod = 1.0;
+  long log_exp = 0;
   std::array<double, kNumBands> band_p{};
   std::array<double, kChromaCount> chroma{};
   for (int k = 0; k < nbins; ++k) {
     const double raw = power_acc_[k] / ffts_in_interval_;  // mean |X_k|^2
     const double p = power_acc_[k] * scale * ((k == 0 || k == nbins - 1) ? 1.0 : 2.0);
     power_acc_[k] = p;  // reuse the array for the per-bin power below
-    mfcc_in_->norm[k] = static_cast<smpl_t>(std::sqrt(raw));
-    mfcc_in_->phas[k] = 0.0f;
+    mag_[k] = static_cast<float>(std::sqrt(raw));
     if (k == 0) continue;
     const double f = k * bin_hz;
     const double m = std::sqrt(p);
@@ -239,20 +265,20 @@ void SpectrumAnalyzer::finish_interval(SpectrumFeatures& out) {
     sum_m += m;
     sum_fm += f * m;
     if (f >= kSpectrumBandEdges[0]) {
-      sum_log_m += std::log(m + 1e-20);
+      // The geometric mean without a log per bin: a running product, renormalised every bin.
+      log_prod *= p + 1e-40;
+      int e = 0;
+      log_prod = std::frexp(log_prod, &e);
+      log_exp += e;
       sum_flat_m += m;
       ++flat_bins;
     }
     if (p > dom_p) { dom_p = p; dom_k = k; }
-    for (int b = 0; b < kNumBands; ++b)
-      if (f >= kSpectrumBandEdges[b] && f < kSpectrumBandEdges[b + 1]) band_p[b] += p;
-    if (f >= kChromaLowHz && f <= kChromaHighHz) {
-      const double midi = 69.0 + 12.0 * std::log2(f / 440.0);
-      int pc = static_cast<int>(std::lround(midi)) % 12;
-      if (pc < 0) pc += 12;
-      chroma[pc] += p;
-    }
+    if (bin_band_[k] >= 0) band_p[bin_band_[k]] += p;
+    if (bin_chroma_[k] >= 0) chroma[bin_chroma_[k]] += p;
   }
+  // sum of log(m) = 0.5 * sum of log(p)
+  sum_log_m = 0.5 * (std::log(log_prod) + log_exp * std::log(2.0));
   for (int b = 0; b < kNumBands; ++b) out.band_db[b] = power_to_db(static_cast<float>(band_p[b]));
 
   if (total_p > 1e-14) {
@@ -308,9 +334,17 @@ void SpectrumAnalyzer::finish_interval(SpectrumFeatures& out) {
     out.magnitude_db[i] = power_to_db(static_cast<float>(p));
   }
 
-  // MFCCs of the interval's mean magnitude spectrum (raw FFT magnitudes).
-  aubio_mfcc_do(mfcc_, mfcc_in_, mfcc_out_);
-  for (int i = 0; i < kMfccCount; ++i) out.mfcc[i] = mfcc_out_->data[i];
+  // MFCCs of the interval's mean magnitude spectrum (raw FFT magnitudes): mel bands, log10, DCT.
+  for (int m = 0; m < kMelFilters; ++m) {
+    const MelBand& b = mel_bands_[m];
+    const float* w = &mel_weights_[b.offset];
+    float acc = 0.0f;
+    for (int i = 0; i < b.count; ++i) acc += w[i] * mag_[b.first + i];
+    mel_->data[m] = acc;
+  }
+  fvec_log10(mel_);
+  aubio_dct_do(dct_, mel_, dct_out_);
+  for (int i = 0; i < kMfccCount; ++i) out.mfcc[i] = dct_out_->data[i];
 
   // Reset the interval.
   std::fill(power_acc_.begin(), power_acc_.end(), 0.0);

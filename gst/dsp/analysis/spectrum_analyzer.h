@@ -1,13 +1,18 @@
 // Feature extraction for what the crowd sees: levels, spectrum shape, timbre, harmony, rhythm.
 //
-// Pure C++ (aubio underneath), no GLib. The owner feeds interleaved float audio with process() and
-// asks for the features of everything fed since the last call with finish_interval(). All memory is
-// allocated in the constructor: process() and finish_interval() never allocate, so both may run on a
-// streaming thread.
+// Pure C++, no GLib; aubio does the FFT (its complex output: no phase is computed, nothing here needs
+// it) and the DCT of the MFCCs. The owner feeds interleaved float audio with process() and asks for
+// the features of everything fed since the last call with finish_interval(). All memory is allocated
+// in the constructor: process() and finish_interval() never allocate, so both may run on a streaming
+// thread.
 //
 // Spectral features come from a 4096-point FFT (periodic Hann window) taken every 1024 samples of the
 // mono downmix; the power spectra of all FFTs inside one interval are averaged (Welch), which keeps
-// the display steady and makes flatness meaningful for noise.
+// the display steady and makes flatness meaningful for noise. MFCCs use Slaney's 40-band mel
+// filterbank (aubio's coefficients, applied sparsely: each band touches only the bins under its
+// triangle). Onsets and the running tempo come from one kick-weighted onset envelope (512-sample
+// hops): an onset is a rise well above the envelope's running mean, the tempo is estimate_tempo() of
+// the last ~11 s, smoothed by a TempoTracker (octave folding, confidence, hold).
 #pragma once
 
 #include <array>
@@ -17,7 +22,7 @@
 
 #include <aubio/aubio.h>
 
-#include "analysis/beat_grid.h"
+#include "analysis/tempo_estimate.h"
 
 namespace dju {
 
@@ -45,7 +50,8 @@ struct SpectrumFeatures {
   std::array<float, kMfccCount> mfcc{};
   std::array<float, kChromaCount> chroma{};  // normalised to max 1 (all 0 in silence)
   bool onset = false;                        // an onset was detected in the interval
-  float tempo_bpm = 0.0f;                    // running tempo (0 until enough beats)
+  float tempo_bpm = 0.0f;                    // running tempo (0 until it locks)
+  float tempo_confidence = 0.0f;             // 0..1, of the latest tempo estimate
 };
 
 class SpectrumAnalyzer {
@@ -89,32 +95,36 @@ class SpectrumAnalyzer {
   size_t since_fft_ = 0;
   std::vector<float> window_;
   fvec_t* frame_ = nullptr;
-  cvec_t* spec_ = nullptr;
+  fvec_t* complex_ = nullptr;      // aubio's packed complex spectrum
   aubio_fft_t* fft_ = nullptr;
   std::vector<double> power_acc_;  // sum over FFTs of |X_k|^2
+  std::vector<float> mag_;         // mean magnitude per bin of the interval (for the MFCCs)
+  std::vector<int8_t> bin_band_;   // band of each bin, or -1
+  std::vector<int8_t> bin_chroma_; // pitch class of each bin (200 Hz – 5 kHz), or -1
   int ffts_in_interval_ = 0;
   double window_power_ = 0.0;      // sum of w^2
 
-  aubio_mfcc_t* mfcc_ = nullptr;
-  cvec_t* mfcc_in_ = nullptr;
-  fvec_t* mfcc_out_ = nullptr;
+  // MFCC: sparse mel filterbank (per band: first bin, weights), log10, DCT.
+  struct MelBand { int first = 0; int count = 0; size_t offset = 0; };
+  std::vector<MelBand> mel_bands_;
+  std::vector<float> mel_weights_;
+  fvec_t* mel_ = nullptr;
+  fvec_t* dct_out_ = nullptr;
+  aubio_dct_t* dct_ = nullptr;
 
-  aubio_onset_t* onset_ = nullptr;
-  aubio_tempo_t* tempo_ = nullptr;
-  fvec_t* beat_in_ = nullptr;
-  fvec_t* beat_out_ = nullptr;
-  fvec_t* onset_out_ = nullptr;
-  size_t beat_fill_ = 0;
-  uint64_t beat_hops_ = 0;
-  BeatGridFit grid_;  // aubio's beats: the tempo for the first seconds
-  // Onset envelope (kick-weighted band flux per beat hop) for the running tempo estimate.
+  // Onset envelope (kick-weighted band rise per beat hop): onsets and the running tempo.
   struct Lowpass { double b0, b1, b2, a1, a2, z1 = 0, z2 = 0; };
   Lowpass lp1_{}, lp2_{};
+  size_t beat_fill_ = 0;
+  uint64_t beat_hops_ = 0;
   double e_low_ = 0, e_rest_ = 0, prev_amp_[2] = {0, 0}, rise_mean_[2] = {0, 0};
+  double odf_mean_ = 0;
+  uint64_t last_onset_hop_ = 0;
   std::vector<float> odf_;       // ring, kOdfFrames
   std::vector<float> odf_flat_;  // scratch, unrolled
   uint64_t odf_count_ = 0;
-  float tempo_bpm_ = 0.0f;
+  TempoTracker tempo_;
+  float tempo_confidence_ = 0.0f;
 
   // Time-domain accumulators for the interval.
   uint64_t frames_ = 0;

@@ -6,13 +6,14 @@
 
 namespace dju {
 
-double estimate_tempo(const float* odf, int n, double fps, double min_bpm, double max_bpm) {
+TempoEstimate estimate_tempo_ex(const float* odf, int n, double fps, double min_bpm, double max_bpm) {
+  TempoEstimate res;
   if (n > kTempoMaxFrames) {
     odf += n - kTempoMaxFrames;
     n = kTempoMaxFrames;
   }
   const int w = n;
-  if (w < static_cast<int>(3 * fps)) return 0.0;
+  if (w < static_cast<int>(3 * fps)) return res;
   std::array<float, kTempoMaxFrames> raw{}, x{};
   for (int i = 0; i < w; ++i) raw[i] = odf[i];
   // [1 2 1]/4 twice.
@@ -47,24 +48,97 @@ double estimate_tempo(const float* odf, int n, double fps, double min_bpm, doubl
   // beats; a log-normal preference around 120 BPM (half an octave wide) settles what the comb leaves
   // open, such as the dotted-eighth percussion of house grooves.
   int best = -1;
-  double bv = 0;
+  double bv = 0, best_comb = 0;
   for (int lag = lmin; lag <= lmax; ++lag) {
     double v = at(lag / 2.0);
     for (int m = 1; m <= 4; ++m) v += at(static_cast<double>(m) * lag);
+    const double comb = v;
     const double octaves = std::log2(60.0 * fps / lag / 120.0);
     v *= std::exp(-0.5 * octaves * octaves / (0.5 * 0.5));
-    if (v > bv) { bv = v; best = lag; }
+    if (v > bv) { bv = v; best = lag; best_comb = comb; }
   }
-  if (best < 0) return 0.0;
-  double fine = best, fv = -1e300;
-  for (double lag = best - 1.0; lag <= best + 1.0; lag += 0.01) {
-    double v = 0;
-    int used = 0;
-    for (int m = 1; m <= 8 && m * lag < max_lag; ++m, ++used) v += at(m * lag);
-    if (used == 0) break;
-    if (v > fv) { fv = v; fine = lag; }
+  if (best < 0 || !(ac[0] > 0)) return res;
+  res.confidence = std::clamp(best_comb / (5.0 * ac[0]), 0.0, 1.0);
+  // Mean autocorrelation over the first eight multiples of a period, at its best fractional value
+  // within ±1 lag (`step` apart); writes that period.
+  auto comb8 = [&](double centre, double step, double* period) {
+    double bestv = -1e300;
+    for (double lag = centre - 1.0; lag <= centre + 1.0; lag += step) {
+      double v = 0;
+      int used = 0;
+      for (int m = 1; m <= 8 && m * lag < max_lag; ++m, ++used) v += at(m * lag);
+      if (used == 0) break;
+      v /= used;
+      if (v > bestv) { bestv = v; *period = lag; }
+    }
+    return bestv;
+  };
+  double fine = best;
+  double fv = comb8(best, 0.05, &fine);
+  // Metrical level: a syncopated part (hip-hop kicks, a dotted bass line, a gated or bass-less mix)
+  // can make 3/4 or 4/3 of the beat (or 2/3, 3/2) win the comb above. The beat is the period all of
+  // whose multiples land on strong lags; a related period clearly better on that count replaces it.
+  for (double r : {4.0 / 3.0, 0.75, 1.5, 2.0 / 3.0}) {
+    const double lag = fine * r;
+    if (lag < lmin || lag > lmax) continue;
+    double period = lag;
+    const double v = comb8(lag, 0.05, &period);
+    if (v > 1.15 * fv) { fv = v; fine = period; }
   }
-  return 60.0 * fps / fine;
+  // Octave: beats as strong half-way between as on them (drum & bass: the snare on the 174 grid
+  // against a kick on the 87 one) mean twice the tempo, when that is still in range.
+  if (60.0 * fps / fine * 2.0 <= max_bpm) {
+    const double on = at(fine), half = std::max({at(fine / 2 - 1), at(fine / 2), at(fine / 2 + 1)});
+    if (on > 0 && half >= 0.45 * on) fine /= 2;
+  }
+  double refined = fine;
+  comb8(fine, 0.01, &refined);
+  res.bpm = 60.0 * fps / refined;
+  return res;
+}
+
+namespace {
+// The simple ratio (as new/held) that relates two tempos within 2 %, or 0.
+double related_ratio(double bpm, double held) {
+  for (double r : {2.0, 0.5, 1.5, 2.0 / 3.0, 4.0 / 3.0, 0.75, 3.0, 1.0 / 3.0})
+    if (std::fabs(bpm / (held * r) - 1.0) < 0.02) return r;
+  return 0.0;
+}
+}  // namespace
+
+double TempoTracker::update(const TempoEstimate& e) {
+  if (!(e.bpm > 0) || e.confidence < kMinConfidence) {
+    candidate_count_ = 0;  // a change must be heard without a gap
+    return held_;          // hold through breakdowns
+  }
+  if (held_ > 0 && std::fabs(e.bpm / held_ - 1.0) < 0.03) {
+    // The same tempo (or a small pitch move): follow it.
+    held_ = e.bpm;
+    lock_confidence_ += 0.2 * (e.confidence - lock_confidence_);
+    candidate_count_ = 0;
+    return held_;
+  }
+  // Something else: a start, a real tempo change, or another metrical level of the same beat (a
+  // breakdown without its kick). Only estimates about as confident as the locked ones count.
+  if (held_ > 0 && e.confidence < 0.6 * lock_confidence_) {
+    candidate_count_ = 0;
+    return held_;
+  }
+  if (candidate_count_ > 0 && std::fabs(e.bpm / candidate_ - 1.0) < 0.02) {
+    ++candidate_count_;
+  } else {
+    candidate_ = e.bpm;
+    candidate_count_ = 1;
+  }
+  // First lock: two agreeing estimates. A new tempo: four in a row; a simple ratio of the held one:
+  // twelve in a row.
+  const int need = held_ <= 0 ? 2 : related_ratio(e.bpm, held_) > 0 ? 12 : 4;
+  if (candidate_count_ >= need) {
+    held_ = e.bpm;
+    lock_confidence_ = e.confidence;
+    candidate_count_ = 0;
+  }
+  return held_;
 }
 
 }  // namespace dju

@@ -28,6 +28,7 @@ constexpr int kOdfCapacity = 2048;         // hops (10.9 s at 48 kHz)
 constexpr int kChromaFft = 8192;          // 5.9 Hz bins: finer than a semitone from 150 Hz up
 constexpr double kChromaTau = 30.0;        // seconds
 constexpr double kMinBpm = 78.0, kMaxBpm = 178.0;
+constexpr int64_t kHopHistory = 256;        // hops of level history (1.4 s)
 
 // RBJ cookbook biquads.
 void set_lowpass(double* c, double fc, double rate, double q) {
@@ -78,6 +79,9 @@ struct TransitionJudge::Deck {
   size_t mono_fill = 0;
   double chroma[12] = {0};
   double bpm_measured = 0;
+  TempoTracker tempo;
+  int64_t warm_hops = 0;  // hops since the deck (re)started: the onset means' warm-up
+  std::array<float, kHopHistory> hop_db_hist{};  // the last hops' levels (dB)
 
   float odf_at(int64_t i) const { return odf[static_cast<size_t>(i % kOdfCapacity)]; }
   float band_odf_at(int b, int64_t i) const { return band_odf[b][static_cast<size_t>(i % kOdfCapacity)]; }
@@ -91,6 +95,7 @@ TransitionJudge::TransitionJudge(int sample_rate, int decks)
       hann_(kChromaFft) {
   for (int d = 0; d < ndecks_; ++d) {
     Deck* k = new Deck();
+    k->hop_db_hist.fill(-120.0f);
     double c[5];
     set_lowpass(c, 150.0, rate_, 0.7071);
     for (Biquad* b : {&k->low1, &k->low2}) { b->b0 = c[0]; b->b1 = c[1]; b->b2 = c[2]; b->a1 = c[3]; b->a2 = c[4]; }
@@ -101,7 +106,7 @@ TransitionJudge::TransitionJudge(int sample_rate, int decks)
   loud_ = ebur128_init(2, static_cast<unsigned long>(rate_), EBUR128_MODE_S | EBUR128_MODE_SAMPLE_PEAK);
   fft_ = new_aubio_fft(kChromaFft);
   fft_in_ = new_fvec(kChromaFft);
-  fft_out_ = new_cvec(kChromaFft);
+  fft_out_ = new_fvec(kChromaFft);
   for (int n = 0; n < kChromaFft; ++n) hann_[n] = static_cast<float>(0.5 - 0.5 * std::cos(2 * kPi * n / kChromaFft));
 }
 
@@ -110,7 +115,7 @@ TransitionJudge::~TransitionJudge() {
   if (loud_) ebur128_destroy(&loud_);
   if (fft_) del_aubio_fft(fft_);
   if (fft_in_) del_fvec(fft_in_);
-  if (fft_out_) del_cvec(fft_out_);
+  if (fft_out_) del_fvec(fft_out_);
 }
 
 void TransitionJudge::set_hints(int deck, const JudgeDeckHints& h) {
@@ -134,6 +139,9 @@ void TransitionJudge::reset() {
     k->mono_fill = 0;
     std::fill(std::begin(k->chroma), std::end(k->chroma), 0.0);
     k->bpm_measured = 0;
+    k->tempo.reset();
+    k->warm_hops = 0;
+    k->hop_db_hist.fill(-120.0f);
     double c[5];
     set_lowpass(c, 150.0, rate_, 0.7071);
     for (Biquad* b : {&k->low1, &k->low2}) { *b = Biquad(); b->b0 = c[0]; b->b1 = c[1]; b->b2 = c[2]; b->a1 = c[3]; b->a2 = c[4]; }
@@ -175,9 +183,11 @@ void TransitionJudge::process(const float* const* decks, size_t frames) {
           k.mono_fill = 0;
           // Chroma of this deck: 100 Hz – 2 kHz folded onto pitch classes, leaky over ~30 s.
           fvec_t* in = fft_in_;
-          cvec_t* out = fft_out_;
+          // aubio's packed complex output (real parts of bins 0..N/2, then the imaginary parts of bins
+          // N/2-1..1): magnitudes of the bins used below only, no phases.
+          const float* c = fft_out_->data;
           for (int t = 0; t < kChromaFft; ++t) in->data[t] = k.mono[t] * hann_[t];
-          aubio_fft_do(fft_, in, out);
+          aubio_fft_do_complex(fft_, in, fft_out_);
           const double decay = std::exp(-kChromaFft / (kChromaTau * rate_));
           for (double& c : k.chroma) c *= decay;
           // Only bins near a semitone's centre count, log-compressed (as the deck's key analysis does),
@@ -188,7 +198,9 @@ void TransitionJudge::process(const float* const* decks, size_t frames) {
             const double midi = 69.0 + 12.0 * std::log2(b * bin_hz / 440.0);
             if (std::fabs(midi - std::round(midi)) > 0.35) continue;
             const int pc = static_cast<int>(std::lround(midi)) % 12;
-            k.chroma[pc] += std::log1p(100.0 * out->norm[b] * to_unit);
+            const double mag = std::sqrt(static_cast<double>(c[b]) * c[b] +
+                                         static_cast<double>(c[kChromaFft - b]) * c[kChromaFft - b]);
+            k.chroma[pc] += std::log1p(100.0 * mag * to_unit);
           }
         }
       }
@@ -231,7 +243,12 @@ void TransitionJudge::end_of_hop() {
     // above the bass line in the low band). For tempo the bands are summed, each divided by its own
     // running mean so that a quiet band counts as much as a loud one.
     const double e[3] = {k.e_low / kHop, k.e_mid / kHop, k.e_high / kHop};
-    const double beta = 1.0 - std::exp(-1.0 / (5.0 * fps_));
+    // The running means start as plain averages (after silence too), so the first hops of a deck
+    // fading in do not produce one huge value that swamps its tempo estimate; each band's value is
+    // capped at 30 means. A bass the EQ has killed (far below the deck's level) is no beat.
+    ++k.warm_hops;
+    const double beta = std::max(1.0 - std::exp(-1.0 / (5.0 * fps_)), 1.0 / static_cast<double>(k.warm_hops));
+    const bool bass_heard = k.low_db > k.level_db - 30.0;
     double o = 0;
     for (int b = 0; b < 3; ++b) {
       const double amp = std::sqrt(e[b]);
@@ -239,18 +256,30 @@ void TransitionJudge::end_of_hop() {
       k.band_odf[b][static_cast<size_t>(k.odf_count % kOdfCapacity)] = static_cast<float>(rise);
       k.rise_mean[b] += beta * (rise - k.rise_mean[b]);
       // Kicks carry the beat in dance music: the low band weighs four times the others.
-      o += (b == 0 ? 1.0 : 0.25) * rise / (k.rise_mean[b] + 1e-7);
+      const double w = b == 0 ? (bass_heard ? 1.0 : 0.0) : 0.25;
+      o += w * std::min(30.0, rise / (k.rise_mean[b] + 1e-9));
       k.prev_log[b] = amp;
     }
     k.odf[static_cast<size_t>(k.odf_count % kOdfCapacity)] = static_cast<float>(o);
     ++k.odf_count;
     k.e_low = k.e_mid = k.e_high = k.e_all = 0;
-    // A new start after at least a second of silence: the anchor for phrase counting.
+    // A new start after at least a second of silence: the anchor for phrase counting and the blend's
+    // start. A fader opening from silence crosses -60 dB a little after it starts moving (0.1–0.4 s
+    // into a 16-beat fade): the start is traced back through the hops just before that were above
+    // -90 dB without a break (at most a second).
+    k.hop_db_hist[static_cast<size_t>(hops_ % kHopHistory)] = static_cast<float>(k.hop_db);
     if (k.hop_db > -60.0) {
       if (k.quiet_hops > fps_) {
-        k.audible_since = hops_;
+        int64_t from = hops_;
+        const int64_t limit = std::min<int64_t>(static_cast<int64_t>(fps_), kHopHistory - 1);
+        while (hops_ - from < limit && from > 0 &&
+               k.hop_db_hist[static_cast<size_t>((from - 1) % kHopHistory)] > -90.0f)
+          --from;
+        k.audible_since = from;
         std::fill(std::begin(k.chroma), std::end(k.chroma), 0.0);
         k.bpm_measured = 0;
+        k.tempo.reset();
+        k.warm_hops = 0;
       }
       k.quiet_hops = 0;
     } else {
@@ -341,8 +370,9 @@ void TransitionJudge::deck_tempo(Deck& d) {
   if (w < static_cast<int>(3 * fps_)) return;
   std::array<float, kOdfCapacity> env{};
   for (int i = 0; i < w; ++i) env[i] = d.odf_at(d.odf_count - w + i);
-  const double bpm = estimate_tempo(env.data(), w, fps_, kMinBpm, kMaxBpm);
-  if (bpm > 0) d.bpm_measured = bpm;
+  // Through the deck's tracker: a breakdown, a gated fade or a syncopated passage does not throw
+  // the tempo onto another metrical level.
+  d.bpm_measured = d.tempo.update(estimate_tempo_ex(env.data(), w, fps_, kMinBpm, kMaxBpm));
 }
 
 double TransitionJudge::deck_bpm(const Deck& d) const { return d.hints.bpm > 0 ? d.hints.bpm : d.bpm_measured; }
@@ -411,8 +441,10 @@ bool TransitionJudge::measure_phase(Deck& out, Deck& in, double period, double* 
 }
 
 void TransitionJudge::tick() {
+  // Tempo once a second (every other tick), as the tracker expects.
+  const bool tempo_tick = (hops_ / static_cast<int64_t>(std::lround(fps_ / 2))) % 2 == 0;
   for (int d = 0; d < ndecks_; ++d)
-    if (deck_[d]->level_db > kAudibleDb && deck_[d]->hints.bpm <= 0) deck_tempo(*deck_[d]);
+    if (tempo_tick && deck_[d]->level_db > kAudibleDb && deck_[d]->hints.bpm <= 0) deck_tempo(*deck_[d]);
   if (!blending_) return;
   Deck& out = *deck_[current_];
   Deck& in = *deck_[incoming_];

@@ -120,7 +120,7 @@ class TransitionJudge {
   ebur128_state* loud_ = nullptr;
   aubio_fft_t* fft_ = nullptr;
   fvec_t* fft_in_ = nullptr;
-  cvec_t* fft_out_ = nullptr;
+  fvec_t* fft_out_ = nullptr;  // packed complex spectrum
   std::vector<float> hann_;
   double loudness_ = -70;  // latest short-term loudness of the master, LUFS
   bool hop_clipped_ = false;
