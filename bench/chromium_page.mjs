@@ -149,11 +149,11 @@ export async function prepare(cfg) {
   const tJoin = performance.now();
   ws.send(JSON.stringify(cfg.join));
   let firstPacket = null;
-  while (performance.now() - tJoin < 15000) {
+  while (performance.now() - tJoin < 30000) {
     if ((await stats()).packets > 0) { firstPacket = performance.now() - tJoin; break; }
     await sleep(5);
   }
-  if (firstPacket === null) return { error: `no audio packet within 15 s (joined: ${joined}, errors: ${JSON.stringify(errors)})` };
+  if (firstPacket === null) return { error: `no audio packet within 30 s (joined: ${joined}, errors: ${JSON.stringify(errors)})` };
   for (const m of cfg.setup || []) { ws.send(JSON.stringify(m)); await sleep(50); }
   if (cfg.on) ws.send(JSON.stringify(cfg.on));
   window.__dju = { ws, pc, ctx, peak, acks, errors, stats, firstPacket, keep, detector, id: 1000 };
