@@ -54,6 +54,32 @@ export async function prepare(cfg) {
     for (let i = 0; i < buf.length; i++) { const a = Math.abs(buf[i]); if (a > p) p = a; }
     return p;
   };
+  // The onset detector: an AudioWorklet on the same input checks each 128-frame block (the mono
+  // downmix, as the analyser sees it) while armed and posts once it crosses the threshold. Nothing
+  // polls on the page's main thread, which shares the machine's cores with Chromium's WebRTC threads.
+  let detector = null;
+  try {
+    const code = `class DjuDetect extends AudioWorkletProcessor {
+      constructor() { super(); this.armed = false; this.threshold = 1;
+        this.port.onmessage = (e) => { this.armed = e.data.armed; this.threshold = e.data.threshold; }; }
+      process(inputs) {
+        const ch = inputs[0];
+        if (this.armed && ch && ch.length) {
+          const a = ch[0], b = ch.length > 1 ? ch[1] : ch[0];
+          for (let i = 0; i < a.length; i++) {
+            if (Math.abs(0.5 * (a[i] + b[i])) > this.threshold) { this.armed = false; this.port.postMessage(currentTime); break; }
+          }
+        }
+        return true;
+      }
+    }
+    registerProcessor('dju-detect', DjuDetect);`;
+    await ctx.audioWorklet.addModule(URL.createObjectURL(new Blob([code], { type: 'application/javascript' })));
+    detector = new AudioWorkletNode(ctx, 'dju-detect', { numberOfOutputs: 1, outputChannelCount: [1] });
+    detector.connect(sink);
+  } catch (e) {
+    detector = null;  // falls back to polling the analyser
+  }
   const keep = [];
   pc.ontrack = (ev) => {
     // The first m-line is the master (a DJ's second one is the headphone cue).
@@ -67,7 +93,9 @@ export async function prepare(cfg) {
     el.srcObject = ms;
     el.play().catch(() => {});
     keep.push(el);
-    ctx.createMediaStreamSource(ms).connect(analyser);
+    const src = ctx.createMediaStreamSource(ms);
+    src.connect(analyser);
+    if (detector) src.connect(detector);
   };
   pc.onicecandidate = (ev) => {
     if (ev.candidate && ev.candidate.candidate)
@@ -121,14 +149,14 @@ export async function prepare(cfg) {
   const tJoin = performance.now();
   ws.send(JSON.stringify(cfg.join));
   let firstPacket = null;
-  while (performance.now() - tJoin < 15000) {
+  while (performance.now() - tJoin < 30000) {
     if ((await stats()).packets > 0) { firstPacket = performance.now() - tJoin; break; }
     await sleep(5);
   }
-  if (firstPacket === null) return { error: `no audio packet within 15 s (joined: ${joined}, errors: ${JSON.stringify(errors)})` };
+  if (firstPacket === null) return { error: `no audio packet within 30 s (joined: ${joined}, errors: ${JSON.stringify(errors)})` };
   for (const m of cfg.setup || []) { ws.send(JSON.stringify(m)); await sleep(50); }
   if (cfg.on) ws.send(JSON.stringify(cfg.on));
-  window.__dju = { ws, pc, ctx, peak, acks, errors, stats, firstPacket, keep, id: 1000 };
+  window.__dju = { ws, pc, ctx, peak, acks, errors, stats, firstPacket, keep, detector, id: 1000 };
   return { ok: true, firstPacket };
 }
 

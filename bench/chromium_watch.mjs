@@ -6,6 +6,8 @@
 //     (first line, once joined and receiving:)  {"ready":true,"join_to_first_packet_ms":…} or {"error":…}
 //   stats   {"packets","lost","concealed","concealment_events","received","jitter_ms","jb_delay_s",
 //            "jb_count","jb_target_s","t_ms"} — cumulative counters (the caller takes differences)
+//   settle SECONDS   waits until its jitter buffer has settled (as browser_latency.mjs judges it) or
+//                    SECONDS passed: {"settled","seconds","trace":[ms per second]}
 //   quit
 import readline from 'node:readline';
 import { launchChromium, prepare, pageStats } from './chromium_page.mjs';
@@ -32,7 +34,27 @@ try {
   for await (const line of rl) {
     const cmd = line.trim();
     if (cmd === 'quit') break;
-    if (cmd === 'stats') {
+    if (cmd.startsWith('settle ')) {
+      // Waits until the jitter buffer delay of each second has settled (the last 3 within 5 ms of
+      // each other, within 25 ms of NetEq's target, at most 80 ms) or SECONDS have passed.
+      const maxS = Number(cmd.split(/\s+/)[1]) || 30;
+      const t0 = Date.now();
+      const trace = [];
+      let settled = false;
+      let prev = await page.evaluate(pageStats);
+      while ((Date.now() - t0) / 1000 < maxS && !settled) {
+        await new Promise((r) => setTimeout(r, 1000));
+        const cur = await page.evaluate(pageStats);
+        const n = cur.jbCount - prev.jbCount;
+        trace.push(n > 0 ? [1000 * (cur.jbDelay - prev.jbDelay) / n, 1000 * (cur.jbTarget - prev.jbTarget) / n] : null);
+        prev = cur;
+        const last = trace.slice(-3);
+        settled = last.length === 3 && last.every((x) => x !== null)
+          && Math.max(...last.map((x) => x[0])) - Math.min(...last.map((x) => x[0])) <= 5
+          && last.every((x) => x[0] - x[1] <= 25 && x[0] <= 80);
+      }
+      say({ settled, seconds: (Date.now() - t0) / 1000, trace: trace.map((x) => (x === null ? null : Math.round(x[0]))) });
+    } else if (cmd === 'stats') {
       try {
         const s = await page.evaluate(pageStats);
         say({ packets: s.packets, lost: s.lost, concealed: s.concealed, concealment_events: s.concealmentEvents,
