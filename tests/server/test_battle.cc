@@ -86,6 +86,12 @@ class BattleTest : public ::testing::Test {
     ws.send_obj(j);
     return ws.wait_for("joined", 5);
   }
+  // Joins and lets go of the reply: whether the seat was granted.
+  bool joins(WsClient& ws, const std::string& seat, const std::string& token = "") {
+    JsonObject* j = join(ws, seat, token);
+    if (j) json_object_unref(j);
+    return j != nullptr;
+  }
   // Sends a control with an id and waits for its ack; returns the ack's latency_ms (-1 if refused).
   double control(WsClient& ws, const std::string& json_body) {
     static int next_id = 100;
@@ -203,16 +209,10 @@ TEST_F(BattleTest, DjHearsTheirDeckOnCueBeforeTheCrowd) {
 TEST_F(BattleTest, RefusalsChangeNothingAndTheMusicPlaysOn) {
   WsClient spectator(ws_url());
   Receiver rx(&spectator);
-  JsonObject* j = join(spectator, "spectator");
-  ASSERT_NE(j, nullptr);
-  json_object_unref(j);
+  ASSERT_TRUE(joins(spectator, "spectator"));
   WsClient dj_a(ws_url()), dj_b(ws_url());
-  j = join(dj_a, "a", token_a_);
-  ASSERT_NE(j, nullptr);
-  json_object_unref(j);
-  j = join(dj_b, "b", token_b_);
-  ASSERT_NE(j, nullptr);
-  json_object_unref(j);
+  ASSERT_TRUE(joins(dj_a, "a", token_a_));
+  ASSERT_TRUE(joins(dj_b, "b", token_b_));
   control(dj_a, R"("deck":"a","action":"play")");
   ASSERT_TRUE(hears(rx, 0, kFreqA));
   size_t frames_before = rx.frames(0);
@@ -286,15 +286,11 @@ TEST_F(BattleTest, RefusalsChangeNothingAndTheMusicPlaysOn) {
 TEST_F(BattleTest, DjRejoinsWithTheSameTokenAndTheBattleNeverStopped) {
   WsClient spectator(ws_url());
   Receiver rx(&spectator);
-  JsonObject* j = join(spectator, "spectator");
-  ASSERT_NE(j, nullptr);
-  json_object_unref(j);
+  ASSERT_TRUE(joins(spectator, "spectator"));
   {
     WsClient dj_a(ws_url());
     Receiver rx_a(&dj_a);
-    j = join(dj_a, "a", token_a_);
-    ASSERT_NE(j, nullptr);
-    json_object_unref(j);
+    ASSERT_TRUE(joins(dj_a, "a", token_a_));
     control(dj_a, R"("deck":"a","action":"play")");
     ASSERT_TRUE(hears(rx_a, 0, kFreqA));
     dj_a.close();
@@ -310,7 +306,7 @@ TEST_F(BattleTest, DjRejoinsWithTheSameTokenAndTheBattleNeverStopped) {
 
   WsClient again(ws_url());
   Receiver rx2(&again);
-  j = join(again, "a", token_a_);
+  JsonObject* j = join(again, "a", token_a_);
   ASSERT_NE(j, nullptr);
   JsonObject* battle = json_object_get_object_member(j, "battle");
   EXPECT_EQ(str_member(battle, "state"), "lobby");
@@ -321,20 +317,14 @@ TEST_F(BattleTest, DjRejoinsWithTheSameTokenAndTheBattleNeverStopped) {
 
   // A second connection with the same token takes the seat over; the first is told so.
   WsClient third(ws_url());
-  j = join(third, "a", token_a_);
-  ASSERT_NE(j, nullptr);
-  json_object_unref(j);
+  ASSERT_TRUE(joins(third, "a", token_a_));
   EXPECT_EQ(again.wait_error(), "replaced");
 }
 
 TEST_F(BattleTest, SigtermFinalizesRecordingAndResultsSurviveRestart) {
   WsClient dj_a(ws_url()), dj_b(ws_url());
-  JsonObject* j = join(dj_a, "a", token_a_);
-  ASSERT_NE(j, nullptr);
-  json_object_unref(j);
-  j = join(dj_b, "b", token_b_);
-  ASSERT_NE(j, nullptr);
-  json_object_unref(j);
+  ASSERT_TRUE(joins(dj_a, "a", token_a_));
+  ASSERT_TRUE(joins(dj_b, "b", token_b_));
   control(dj_a, R"("deck":"a","action":"play")");
   dj_a.send(R"({"type":"ready"})");
   dj_b.send(R"({"type":"ready"})");
@@ -380,9 +370,7 @@ TEST_F(BattleTest, SigtermFinalizesRecordingAndResultsSurviveRestart) {
 
 TEST_F(BattleTest, SigkillLeavesARecordingPlayableUpToTheKill) {
   WsClient dj_a(ws_url());
-  JsonObject* j = join(dj_a, "a", token_a_);
-  ASSERT_NE(j, nullptr);
-  json_object_unref(j);
+  ASSERT_TRUE(joins(dj_a, "a", token_a_));
   control(dj_a, R"("deck":"a","action":"play")");
   spin(std::max(0.0, 3.0 - (wall_ms() - created_ms_) / 1000.0));
   double kill_ms = wall_ms();
@@ -402,16 +390,12 @@ TEST_F(BattleTest, SigkillLeavesARecordingPlayableUpToTheKill) {
 
 TEST_F(BattleTest, LifecycleReadyCountdownLiveAndDelete) {
   WsClient dj_a(ws_url()), dj_b(ws_url());
-  JsonObject* j = join(dj_a, "a", token_a_);
-  ASSERT_NE(j, nullptr);
-  json_object_unref(j);
+  ASSERT_TRUE(joins(dj_a, "a", token_a_));
   dj_a.send(R"({"type":"ready"})");
   spin(0.3);
   EXPECT_NE(http("GET", server_->url("/api/battles/" + id_)).body.find(R"("state":"lobby")"), std::string::npos)
       << "one ready DJ is not enough";
-  j = join(dj_b, "b", token_b_);
-  ASSERT_NE(j, nullptr);
-  json_object_unref(j);
+  ASSERT_TRUE(joins(dj_b, "b", token_b_));
   dj_b.send(R"({"type":"ready"})");
   ASSERT_TRUE(wait_until([&] {
     return http("GET", server_->url("/api/battles/" + id_)).body.find(R"("state":"live")") != std::string::npos;
@@ -439,13 +423,9 @@ TEST_F(BattleTest, LifecycleReadyCountdownLiveAndDelete) {
 TEST_F(BattleTest, PeersComeAndGoWithoutAGlitchForTheOthers) {
   WsClient spectator(ws_url());
   Receiver rx(&spectator);
-  JsonObject* j = join(spectator, "spectator");
-  ASSERT_NE(j, nullptr);
-  json_object_unref(j);
+  ASSERT_TRUE(joins(spectator, "spectator"));
   WsClient dj_a(ws_url());
-  j = join(dj_a, "a", token_a_);
-  ASSERT_NE(j, nullptr);
-  json_object_unref(j);
+  ASSERT_TRUE(joins(dj_a, "a", token_a_));
   control(dj_a, R"("deck":"a","action":"play")");
   ASSERT_TRUE(hears(rx, 0, kFreqA));
   spin(0.5);
@@ -456,9 +436,7 @@ TEST_F(BattleTest, PeersComeAndGoWithoutAGlitchForTheOthers) {
     for (int i = 0; i < 3; i++) {
       ws.push_back(std::make_unique<WsClient>(ws_url()));
       rxs.push_back(std::make_unique<Receiver>(ws.back().get()));
-      j = join(*ws.back(), "spectator");
-      ASSERT_NE(j, nullptr);
-      json_object_unref(j);
+      ASSERT_TRUE(joins(*ws.back(), "spectator"));
     }
     ASSERT_TRUE(wait_until([&] {
       for (auto& r : rxs)
@@ -489,9 +467,7 @@ TEST_F(BattleTest, PeersComeAndGoWithoutAGlitchForTheOthers) {
 TEST_F(BattleTest, MidiMessagesDriveTheDeckAndMixer) {
   WsClient dj_a(ws_url());
   Receiver rx(&dj_a);
-  JsonObject* j = join(dj_a, "a", token_a_);
-  ASSERT_NE(j, nullptr);
-  json_object_unref(j);
+  ASSERT_TRUE(joins(dj_a, "a", token_a_));
   dj_a.send(R"({"type":"midi","deck":"a","data":[144,60,127],"id":1})");  // note 60: play
   JsonObject* ack = dj_a.wait_for("ack", 3);
   ASSERT_NE(ack, nullptr) << dj_a.wait_error(0.1);
@@ -513,12 +489,8 @@ TEST_F(BattleTest, MidiMessagesDriveTheDeckAndMixer) {
 TEST_F(BattleTest, JudgeCreditsTheTransitionToTheIncomingDeck) {
   if (http("GET", server_->url("/ready")).body.find("battles") == std::string::npos) GTEST_FAIL() << "/ready does not report battles";
   WsClient dj_a(ws_url()), dj_b(ws_url());
-  JsonObject* j = join(dj_a, "a", token_a_);
-  ASSERT_NE(j, nullptr);
-  json_object_unref(j);
-  j = join(dj_b, "b", token_b_);
-  ASSERT_NE(j, nullptr);
-  json_object_unref(j);
+  ASSERT_TRUE(joins(dj_a, "a", token_a_));
+  ASSERT_TRUE(joins(dj_b, "b", token_b_));
   dj_a.send(R"({"type":"ready"})");
   dj_b.send(R"({"type":"ready"})");
   ASSERT_TRUE(wait_until([&] {
@@ -567,13 +539,9 @@ TEST_F(BattleTest, JudgeCreditsTheTransitionToTheIncomingDeck) {
 
 TEST_F(BattleTest, StateAndSpectrumAreStreamed) {
   WsClient spectator(ws_url());
-  JsonObject* j = join(spectator, "spectator");
-  ASSERT_NE(j, nullptr);
-  json_object_unref(j);
+  ASSERT_TRUE(joins(spectator, "spectator"));
   WsClient dj_a(ws_url());
-  j = join(dj_a, "a", token_a_);
-  ASSERT_NE(j, nullptr);
-  json_object_unref(j);
+  ASSERT_TRUE(joins(dj_a, "a", token_a_));
   control(dj_a, R"("deck":"a","action":"play")");
   spin(0.3);
   // Rates are judged by the analyser's own timestamps, so a busy test machine that delivers late
@@ -613,9 +581,7 @@ TEST_F(BattleTest, StateAndSpectrumAreStreamed) {
 
   // A page that joins now, long after both decks loaded, still gets each deck's full analysis.
   WsClient late(ws_url());
-  j = join(late, "spectator");
-  ASSERT_NE(j, nullptr);
-  json_object_unref(j);
+  ASSERT_TRUE(joins(late, "spectator"));
   std::set<std::string> decks;
   ASSERT_TRUE(wait_until([&] {
     while (JsonObject* m = late.wait_for("track", 0)) {
@@ -651,16 +617,10 @@ TEST_F(BattleTest, BroadcastOutputsAreAddedAndRemovedThroughTheApi) {
 TEST_F(BattleTest, TrimLowersTheChannelByItsDecibels) {
   WsClient spectator(ws_url());
   Receiver rx(&spectator);
-  JsonObject* j = join(spectator, "spectator");
-  ASSERT_NE(j, nullptr);
-  json_object_unref(j);
+  ASSERT_TRUE(joins(spectator, "spectator"));
   WsClient dj_a(ws_url()), dj_b(ws_url());
-  j = join(dj_a, "a", token_a_);
-  ASSERT_NE(j, nullptr);
-  json_object_unref(j);
-  j = join(dj_b, "b", token_b_);
-  ASSERT_NE(j, nullptr);
-  json_object_unref(j);
+  ASSERT_TRUE(joins(dj_a, "a", token_a_));
+  ASSERT_TRUE(joins(dj_b, "b", token_b_));
   control(dj_a, R"("param":"crossfader","value":-1)");
   control(dj_a, R"("deck":"a","action":"play")");
   ASSERT_TRUE(hears(rx, 0, kFreqA, 20));
