@@ -5,8 +5,9 @@
 //   dju-bench-pipeline [--timeout SECONDS] 'djdeck location=a.flac playing=true num-buffers=4000 ! fakesink name=sink'
 //
 // Output fields: audio_s (audio that reached "sink", from buffer durations), wall_s, cpu_s (user +
-// system of every thread of this process, from getrusage), setup_cpu_s / setup_wall_s (state change
-// to first buffer), stream_cpu_s / stream_wall_s (first buffer to EOS), rss_start_kb (before
+// system of every thread of this process, from getrusage), user_s and sys_s (its two parts),
+// voluntary_switches / involuntary_switches (context switches of all its threads), setup_cpu_s /
+// setup_wall_s (state change to first buffer), stream_cpu_s / stream_wall_s (first buffer to EOS), rss_start_kb (before
 // PLAYING), rss_first_buffer_kb, rss_end_kb, max_rss_kb (peak), threads (at EOS), messages (element
 // messages posted on the bus, counted by structure name). Exit status 1 with {"error": …} on an
 // error message, a timeout or a pipeline that does not parse.
@@ -29,15 +30,15 @@ namespace {
 
 struct Sample {
   double cpu_s = 0.0;
+  double user_s = 0.0;
+  double sys_s = 0.0;
+  long voluntary_switches = 0;
+  long involuntary_switches = 0;
   double wall_s = 0.0;
   long rss_kb = 0;
 };
 
-double cpu_seconds() {
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
-}
+double seconds(const timeval& tv) { return tv.tv_sec + tv.tv_usec / 1e6; }
 
 long max_rss_kb() {
   rusage ru{};
@@ -58,7 +59,13 @@ long status_field(const char* name) {
 
 Sample sample_now() {
   Sample s;
-  s.cpu_s = cpu_seconds();
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  s.user_s = seconds(ru.ru_utime);
+  s.sys_s = seconds(ru.ru_stime);
+  s.cpu_s = s.user_s + s.sys_s;
+  s.voluntary_switches = ru.ru_nvcsw;
+  s.involuntary_switches = ru.ru_nivcsw;
   s.wall_s = g_get_monotonic_time() / 1e6;
   s.rss_kb = status_field("VmRSS");
   return s;
@@ -200,7 +207,11 @@ int main(int argc, char** argv) {
   std::ostringstream o;
   o.precision(6);
   o << std::fixed << "{\"audio_s\":" << probe.audio_ns / 1e9 << ",\"wall_s\":" << end.wall_s - start.wall_s
-    << ",\"cpu_s\":" << end.cpu_s - start.cpu_s << ",\"setup_cpu_s\":" << first.cpu_s - start.cpu_s
+    << ",\"cpu_s\":" << end.cpu_s - start.cpu_s << ",\"user_s\":" << end.user_s - start.user_s
+    << ",\"sys_s\":" << end.sys_s - start.sys_s
+    << ",\"voluntary_switches\":" << end.voluntary_switches - start.voluntary_switches
+    << ",\"involuntary_switches\":" << end.involuntary_switches - start.involuntary_switches
+    << ",\"setup_cpu_s\":" << first.cpu_s - start.cpu_s
     << ",\"setup_wall_s\":" << first.wall_s - start.wall_s << ",\"stream_cpu_s\":" << end.cpu_s - first.cpu_s
     << ",\"stream_wall_s\":" << end.wall_s - first.wall_s << ",\"rss_start_kb\":" << start.rss_kb
     << ",\"rss_first_buffer_kb\":" << first.rss_kb << ",\"rss_end_kb\":" << end.rss_kb
