@@ -18,6 +18,15 @@
  * limiter is exactly transparent (bit-exact), at the cost of a fixed 2 ms delay, which the element
  * reports as its latency.
  *
+ * ## Scheduling
+ * In a live pipeline (the battle server's) djmixer waits and queues exactly as configured
+ * (`latency`, `min-upstream-latency`, `output-buffer-duration`). In a non-live pipeline nothing
+ * waits for a clock, and GstAggregator would let each sink pad hold a single buffer, so that every
+ * input buffer costs a sleep and a wake-up of two threads; there djmixer lets every channel queue
+ * up to 50 ms ahead, by raising `min-upstream-latency` from 0 to 50 ms while the upstream reports
+ * itself not live (an application's own non-zero value is left alone, and 0 comes back in READY
+ * or when the upstream turns live). The reported latency of a non-live pipeline grows by as much.
+ *
  * Output: 32-bit float, interleaved, 1–8 channels at any rate (battles run 48 kHz stereo); inputs in
  * other formats, rates or channel layouts are converted.
  *
@@ -88,6 +97,8 @@ constexpr double kDefaultCeilingDb = -0.3;
 constexpr GstClockTime kDefaultInterval = 50 * GST_MSECOND;
 constexpr uint32_t kGainRampAt48k = 240;      // 5 ms: faders, trims, crossfader
 constexpr uint32_t kLimiterWindowAt48k = 96;  // 2 ms look-ahead
+// How far ahead each channel may queue while the pipeline is not live (see "Scheduling" above).
+constexpr GstClockTime kNonLiveQueue = 50 * GST_MSECOND;
 
 uint32_t frames_at(uint32_t frames_at_48k, int rate) {
   return std::max<uint32_t>(1, static_cast<uint32_t>(std::lround(frames_at_48k * (rate / 48000.0))));
@@ -222,6 +233,8 @@ struct GstDjMixerPrivate {
   std::atomic<float> ceiling_db{static_cast<float>(kDefaultCeilingDb)};
   std::atomic<bool> post_messages{true};
   std::atomic<guint64> interval{kDefaultInterval};
+  // min-upstream-latency was raised by djmixer itself for a non-live upstream (see "Scheduling").
+  std::atomic<bool> queue_raised{false};
 
   // Source thread only.
   int rate = 48000;
@@ -532,6 +545,54 @@ static gboolean gst_dj_mixer_negotiated_src_caps(GstAggregator* agg, GstCaps* ca
   return GST_AGGREGATOR_CLASS(gst_dj_mixer_parent_class)->negotiated_src_caps(agg, caps);
 }
 
+// Non-live, the base class lets a sink pad hold one buffer (its queue may hold `latency` +
+// the upstream's minimum latency, both 0 there): every 256-frame buffer then costs a sleep and a
+// wake-up of the deck's thread and of the mixer's. Nothing waits for a clock in a non-live
+// pipeline, so djmixer lets each channel queue kNonLiveQueue ahead by raising the upstream minimum
+// the base class counts (min-upstream-latency) while the upstream reports itself not live and the
+// application has left that property at 0; when the upstream turns out live it puts it back.
+// Returns true when it changed the setting (the caller then asks the base class again, which
+// only reads the property while answering a latency query).
+static bool gst_dj_mixer_queue_for_upstream(GstDjMixer* self, bool live) {
+  GstDjMixerPrivate* mp = self->priv;
+  guint64 current = 0;
+  g_object_get(self, "min-upstream-latency", &current, nullptr);
+  if (!live && current == 0 && !mp->queue_raised.exchange(true)) {
+    GST_DEBUG_OBJECT(self, "upstream is not live: channels may queue %" GST_TIME_FORMAT " ahead",
+                     GST_TIME_ARGS(kNonLiveQueue));
+    g_object_set(self, "min-upstream-latency", static_cast<guint64>(kNonLiveQueue), nullptr);
+    return true;
+  }
+  if (live && mp->queue_raised.exchange(false) && current == kNonLiveQueue) {
+    GST_DEBUG_OBJECT(self, "upstream is live: back to the configured latency");
+    g_object_set(self, "min-upstream-latency", static_cast<guint64>(0), nullptr);
+    return true;
+  }
+  return false;
+}
+
+static gboolean gst_dj_mixer_src_query(GstAggregator* agg, GstQuery* query) {
+  GstAggregatorClass* parent = GST_AGGREGATOR_CLASS(gst_dj_mixer_parent_class);
+  gboolean ret = parent->src_query(agg, query);
+  if (ret && GST_QUERY_TYPE(query) == GST_QUERY_LATENCY) {
+    gboolean live = FALSE;
+    gst_query_parse_latency(query, &live, nullptr, nullptr);
+    if (gst_dj_mixer_queue_for_upstream(GST_DJ_MIXER(agg), live)) ret = parent->src_query(agg, query);
+  }
+  return ret;
+}
+
+// Back in READY the application's min-upstream-latency is what it set.
+static gboolean gst_dj_mixer_stop(GstAggregator* agg) {
+  GstDjMixer* self = GST_DJ_MIXER(agg);
+  if (self->priv->queue_raised.exchange(false)) {
+    guint64 current = 0;
+    g_object_get(self, "min-upstream-latency", &current, nullptr);
+    if (current == kNonLiveQueue) g_object_set(self, "min-upstream-latency", static_cast<guint64>(0), nullptr);
+  }
+  return GST_AGGREGATOR_CLASS(gst_dj_mixer_parent_class)->stop(agg);
+}
+
 static gboolean gst_dj_mixer_start(GstAggregator* agg) {
   GstDjMixerPrivate* mp = GST_DJ_MIXER(agg)->priv;
   mp->limiter.configure(mp->rate, mp->channels, frames_at(kLimiterWindowAt48k, mp->rate));
@@ -631,6 +692,8 @@ static void gst_dj_mixer_class_init(GstDjMixerClass* klass) {
   agg_class->finish_buffer = GST_DEBUG_FUNCPTR(gst_dj_mixer_finish_buffer);
   agg_class->negotiated_src_caps = GST_DEBUG_FUNCPTR(gst_dj_mixer_negotiated_src_caps);
   agg_class->start = GST_DEBUG_FUNCPTR(gst_dj_mixer_start);
+  agg_class->stop = GST_DEBUG_FUNCPTR(gst_dj_mixer_stop);
+  agg_class->src_query = GST_DEBUG_FUNCPTR(gst_dj_mixer_src_query);
   agg_class->flush = GST_DEBUG_FUNCPTR(gst_dj_mixer_flush);
   aagg_class->aggregate_one_buffer = GST_DEBUG_FUNCPTR(gst_dj_mixer_aggregate_one_buffer);
 

@@ -1,13 +1,16 @@
 // djmixer measured through real pipelines: crossfader laws, limiter, clicks, controller ramps,
 // metering messages, the child proxy, and channels joining and leaving a live mix.
 #include <gst/app/gstappsink.h>
+#include <gst/base/gstaggregator.h>
 #include <gst/controller/gstdirectcontrolbinding.h>
 #include <gst/controller/gstinterpolationcontrolsource.h>
 #include <gst/gst.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <mutex>
+#include <string>
 
 #include "common/units.h"
 #include "mixer/gain_laws.h"
@@ -447,4 +450,112 @@ TEST(DjMixer, ChannelsJoinAndLeaveALiveMix) {
     EXPECT_LE(step, 2.5 * natural);
     return;
   }
+}
+
+namespace {
+
+// Buffers on their way into one sink pad: counted when they arrive (a probe, before the pad's
+// chain function, which blocks while the pad's queue is full) and when the mixer has consumed them.
+struct InFlight {
+  std::mutex lock;
+  long arrived = 0, consumed = 0, most = 0;
+};
+
+GstPadProbeReturn on_arrival(GstPad*, GstPadProbeInfo*, gpointer data) {
+  auto* f = static_cast<InFlight*>(data);
+  std::lock_guard<std::mutex> g(f->lock);
+  f->most = std::max(f->most, ++f->arrived - f->consumed);
+  return GST_PAD_PROBE_OK;
+}
+
+void on_consumed(GstAggregatorPad*, GstBuffer*, gpointer data) {
+  auto* f = static_cast<InFlight*>(data);
+  std::lock_guard<std::mutex> g(f->lock);
+  ++f->consumed;
+}
+
+// The mixer's output thread slowed down, so that the channels can only get ahead by queueing.
+GstPadProbeReturn slow_output(GstPad*, GstPadProbeInfo*, gpointer) {
+  g_usleep(500);
+  return GST_PAD_PROBE_OK;
+}
+
+struct QueueRun {
+  long most_in_flight = 0;
+  guint64 min_upstream_playing = 0, min_upstream_after = 0;
+};
+
+QueueRun queue_run(bool live) {
+  QueueRun r;
+  const std::string src = std::string("audiotestsrc is-live=") + (live ? "true" : "false") +
+                          " samplesperbuffer=256 num-buffers=" + (live ? "60" : "1000") +
+                          " ! audio/x-raw,format=F32LE,rate=48000,channels=2 ! mix.sink_";
+  const std::string desc = "djmixer name=mix ! fakesink name=out sync=false " + src + "0 " + src + "1";
+  GError* err = nullptr;
+  GstElement* pipe = gst_parse_launch(desc.c_str(), &err);
+  EXPECT_NE(pipe, nullptr) << (err ? err->message : "");
+  g_clear_error(&err);
+  if (!pipe) return r;
+  GstElement* mix = gst_bin_get_by_name(GST_BIN(pipe), "mix");
+  GstPad* pad = gst_element_get_static_pad(mix, "sink_0");
+  GstPad* mix_src = gst_element_get_static_pad(mix, "src");
+  InFlight flight;
+  g_object_set(pad, "emit-signals", TRUE, nullptr);
+  g_signal_connect(pad, "buffer-consumed", G_CALLBACK(on_consumed), &flight);
+  gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, on_arrival, &flight, nullptr);
+  gst_pad_add_probe(mix_src, GST_PAD_PROBE_TYPE_BUFFER, slow_output, nullptr, nullptr);
+
+  gst_element_set_state(pipe, GST_STATE_PLAYING);
+  GstBus* bus = gst_element_get_bus(pipe);
+  bool sampled = false;
+  for (;;) {
+    if (!sampled) {
+      GstState state;
+      if (gst_element_get_state(pipe, &state, nullptr, 0) == GST_STATE_CHANGE_SUCCESS && state == GST_STATE_PLAYING) {
+        g_object_get(mix, "min-upstream-latency", &r.min_upstream_playing, nullptr);
+        sampled = true;
+      }
+    }
+    GstMessage* m = gst_bus_timed_pop_filtered(bus, 5 * GST_MSECOND,
+                                               static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+    if (!m) continue;
+    EXPECT_EQ(GST_MESSAGE_TYPE(m), GST_MESSAGE_EOS);
+    gst_message_unref(m);
+    break;
+  }
+  gst_object_unref(bus);
+  gst_element_set_state(pipe, GST_STATE_NULL);
+  g_object_get(mix, "min-upstream-latency", &r.min_upstream_after, nullptr);
+  {
+    std::lock_guard<std::mutex> g(flight.lock);
+    r.most_in_flight = flight.most;
+  }
+  gst_object_unref(mix_src);
+  gst_object_unref(pad);
+  gst_object_unref(mix);
+  gst_object_unref(pipe);
+  return r;
+}
+
+}  // namespace
+
+// Non-live, the channels queue ahead of a slow output instead of handing over one buffer at a time
+// (GstAggregator's own default for a non-live upstream: one buffer, plus the one waiting to get
+// in); live, the configured latency rules and nothing is raised. Either way the application's
+// min-upstream-latency is 0 again in NULL.
+TEST(DjMixer, NonLiveChannelsQueueAheadLiveOnesAsConfigured) {
+  const QueueRun non_live = queue_run(false);
+  std::printf("[measure] non-live: up to %ld buffers in flight on a pad, min-upstream-latency %.0f ms while "
+              "playing\n",
+              non_live.most_in_flight, non_live.min_upstream_playing / 1e6);
+  EXPECT_TRUE(non_live.min_upstream_playing > 0) << "never saw the pipeline in PLAYING";
+  EXPECT_GE(non_live.most_in_flight, 5);
+  EXPECT_EQ(non_live.min_upstream_playing, 50 * GST_MSECOND);
+  EXPECT_EQ(non_live.min_upstream_after, 0u);
+
+  const QueueRun live = queue_run(true);
+  std::printf("[measure] live: up to %ld buffers in flight on a pad, min-upstream-latency %.0f ms while playing\n",
+              live.most_in_flight, live.min_upstream_playing / 1e6);
+  EXPECT_EQ(live.min_upstream_playing, 0u);
+  EXPECT_EQ(live.min_upstream_after, 0u);
 }
