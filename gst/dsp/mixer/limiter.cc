@@ -17,8 +17,8 @@ void LookaheadLimiter::configure(double sample_rate, int channels, uint32_t wind
   spare_.assign(delay_.size(), 0.0f);
   // The hold spans window_ + 1 frames: the peak frame leaves the delay line window_ frames after it
   // entered, and every envelope value averaged for it (the last window_) must have seen its r.
-  dq_val_.assign(window_ + 1, 1.0f);
-  dq_idx_.assign(window_ + 1, 0);
+  hold_block_.assign(window_ + 1, 1.0f);
+  hold_suffix_.assign(window_ + 2, 1.0f);
   red_.assign(window_, 0.0f);
   reset();
 }
@@ -27,8 +27,11 @@ void LookaheadLimiter::reset() {
   std::fill(delay_.begin(), delay_.end(), 0.0f);
   std::fill(red_.begin(), red_.end(), 0.0f);
   delay_pos_ = 0;
-  dq_head_ = dq_size_ = 0;
-  t_ = 0;
+  std::fill(hold_suffix_.begin(), hold_suffix_.end(), 1.0f);
+  suffix_unity_ = true;
+  hold_pos_ = 0;
+  hold_prefix_ = 1.0f;
+  last_held_ = 1.0f;
   env_red_ = 0.0f;
   red_pos_ = 0;
   red_sum_ = 0.0;
@@ -43,15 +46,16 @@ void LookaheadLimiter::process(float* data, uint32_t frames) {
   // (no reduction in the hold window, the release or the smoothing window). The gain is exactly 1:
   // the block only goes through the delay line.
   const float block_peak = peak_abs(data, n);
-  const bool idle = env_red_ == 0.0f && red_nonzero_ == 0 && (dq_size_ == 0 || dq_val_[dq_head_] >= 1.0f);
+  const bool idle = env_red_ == 0.0f && red_nonzero_ == 0 && last_held_ >= 1.0f;
   if (idle && block_peak <= ceiling_) {
     delay(data, frames);
-    // The hold window now holds only unity: one entry stands for all of it.
-    t_ += frames;
-    dq_head_ = 0;
-    dq_size_ = 1;
-    dq_val_[0] = 1.0f;
-    dq_idx_[0] = t_ - 1;
+    // The hold window now holds only unity: a fresh block after an all-unity one stands for it.
+    if (!suffix_unity_) {
+      std::fill(hold_suffix_.begin(), hold_suffix_.end(), 1.0f);
+      suffix_unity_ = true;
+    }
+    hold_pos_ = 0;
+    hold_prefix_ = 1.0f;
     // The reduction ring is all zeros and stays so; only its position moves.
     red_pos_ = static_cast<uint32_t>((red_pos_ + frames) % window_);
     return;
@@ -100,33 +104,26 @@ void LookaheadLimiter::envelope(const float* data, uint32_t frames) {
   const double inv_w = 1.0 / window_;
   const uint32_t cap = window_ + 1, window = window_;
   const float decay = decay_;
-  float* dq_val = dq_val_.data();
-  uint64_t* dq_idx = dq_idx_.data();
+  float* block = hold_block_.data();
+  float* suffix = hold_suffix_.data();
   float* red_ring = red_.data();
-  uint32_t dq_head = dq_head_, dq_size = dq_size_, red_pos = red_pos_;
+  uint32_t hold_pos = hold_pos_, red_pos = red_pos_;
+  float prefix = hold_prefix_, held = last_held_;
   int64_t red_nonzero = red_nonzero_;
-  uint64_t t = t_;
   float env_red = env_red_, min_gain = min_gain_;
   double red_sum = red_sum_;
   for (f = 0; f < frames; ++f) {
     const float rf = r[f];
-    // 2. Sliding minimum over the last window_ + 1 frames.
-    while (dq_size > 0) {
-      uint32_t back = dq_head + dq_size - 1;
-      if (back >= cap) back -= cap;
-      if (dq_val[back] >= rf) --dq_size;
-      else break;
+    // 2. Sliding minimum over the last window_ + 1 frames (= cap, the block length): this block
+    // up to here and the previous block after this position.
+    block[hold_pos] = rf;
+    prefix = hold_pos == 0 ? rf : std::min(prefix, rf);
+    held = std::min(prefix, suffix[hold_pos + 1]);
+    if (++hold_pos == cap) {
+      for (uint32_t j = cap; j-- > 0;) suffix[j] = std::min(block[j], suffix[j + 1]);
+      suffix_unity_ = false;
+      hold_pos = 0;
     }
-    uint32_t pos = dq_head + dq_size;
-    if (pos >= cap) pos -= cap;
-    dq_val[pos] = rf;
-    dq_idx[pos] = t;
-    ++dq_size;
-    if (dq_idx[dq_head] + cap <= t) {
-      if (++dq_head == cap) dq_head = 0;
-      --dq_size;
-    }
-    const float held = dq_val[dq_head];
 
     // 3. Release, tracked as the reduction (1 - e) so float precision near unity does not stall it.
     float red = env_red * decay;
@@ -143,13 +140,12 @@ void LookaheadLimiter::envelope(const float* data, uint32_t frames) {
     const float gain = red_nonzero ? static_cast<float>(1.0 - red_sum * inv_w) : 1.0f;
     min_gain = std::min(min_gain, gain);
     r[f] = gain;
-    ++t;
   }
-  dq_head_ = dq_head;
-  dq_size_ = dq_size;
+  hold_pos_ = hold_pos;
+  hold_prefix_ = prefix;
+  last_held_ = held;
   red_pos_ = red_pos;
   red_nonzero_ = static_cast<uint32_t>(red_nonzero);
-  t_ = t;
   env_red_ = env_red;
   min_gain_ = min_gain;
   red_sum_ = red_sum;

@@ -54,11 +54,16 @@ class LookaheadLimiter {
   std::vector<float> delay_;  // window_ frames × channels_ ring
   std::vector<float> spare_;  // the same size: the next ring, filled by the fast path
   uint32_t delay_pos_ = 0;
-  // Sliding-window minimum of r (monotonic deque in a ring of window_ entries).
-  std::vector<float> dq_val_;
-  std::vector<uint64_t> dq_idx_;
-  uint32_t dq_head_ = 0, dq_size_ = 0;
-  uint64_t t_ = 0;
+  // Sliding-window minimum of r over the last window_ + 1 frames, in blocks of that length (van
+  // Herk / Gil-Werman): the window ending at a frame is the part of its block up to it (a running
+  // minimum) and the rest of the block before (the minima of that block's suffixes). Three
+  // operations a frame and no data-dependent branch; the same minimum as any exact method.
+  std::vector<float> hold_block_;   // r of the current block so far
+  std::vector<float> hold_suffix_;  // suffix minima of the previous block; [window_ + 1] = 1
+  uint32_t hold_pos_ = 0;
+  float hold_prefix_ = 1.0f;        // minimum of the current block so far
+  float last_held_ = 1.0f;          // the window's minimum at the last frame
+  bool suffix_unity_ = true;        // hold_suffix_ is all 1
   float env_red_ = 0.0f;  // 1 - e
   // Moving mean of the gain reduction (1 - e) over window_ frames; exact zero when none.
   std::vector<float> red_;
