@@ -121,6 +121,8 @@ struct GstDjMixerPadPrivate {
   bool started = false;
   dju::PeakRms meter;
   float meter_trim = 1.0f;
+  // The message's field names for this pad ("sink_0-peak", "sink_0-rms"), interned once.
+  GQuark peak_field = 0, rms_field = 0;
 };
 
 struct _GstDjMixerPad {
@@ -431,12 +433,23 @@ static GstMessage* gst_dj_mixer_take_meters(GstDjMixer* self, GstClockTime end) 
   GST_OBJECT_LOCK(agg);
   GstSegment seg = GST_AGGREGATOR_PAD(agg->srcpad)->segment;
   GST_OBJECT_UNLOCK(agg);
-  GstStructure* s = gst_structure_new(
-      "djmixer", "timestamp", G_TYPE_UINT64, start, "stream-time", G_TYPE_UINT64,
-      gst_segment_to_stream_time(&seg, GST_FORMAT_TIME, start), "running-time", G_TYPE_UINT64,
-      gst_segment_to_running_time(&seg, GST_FORMAT_TIME, start), "duration", G_TYPE_UINT64, duration, "peak",
-      G_TYPE_DOUBLE, to_db(mp->master_meter.peak), "rms", G_TYPE_DOUBLE, to_db(mp->master_meter.rms()),
-      "limiter-reduction", G_TYPE_DOUBLE, std::min(0.0, to_db(mp->min_limiter_gain)), nullptr);
+  // Field names as quarks, interned once: by name every field of every message is a lookup in
+  // GLib's global quark table, under its lock.
+  static const GQuark q_name = g_quark_from_static_string("djmixer");
+  static const GQuark q_timestamp = g_quark_from_static_string("timestamp");
+  static const GQuark q_stream_time = g_quark_from_static_string("stream-time");
+  static const GQuark q_running_time = g_quark_from_static_string("running-time");
+  static const GQuark q_duration = g_quark_from_static_string("duration");
+  static const GQuark q_peak = g_quark_from_static_string("peak");
+  static const GQuark q_rms = g_quark_from_static_string("rms");
+  static const GQuark q_reduction = g_quark_from_static_string("limiter-reduction");
+  static const GQuark q_channels = g_quark_from_static_string("channels");
+  GstStructure* s = gst_structure_new_id(
+      q_name, q_timestamp, G_TYPE_UINT64, start, q_stream_time, G_TYPE_UINT64,
+      gst_segment_to_stream_time(&seg, GST_FORMAT_TIME, start), q_running_time, G_TYPE_UINT64,
+      gst_segment_to_running_time(&seg, GST_FORMAT_TIME, start), q_duration, G_TYPE_UINT64, duration, q_peak,
+      G_TYPE_DOUBLE, to_db(mp->master_meter.peak), q_rms, G_TYPE_DOUBLE, to_db(mp->master_meter.rms()),
+      q_reduction, G_TYPE_DOUBLE, std::min(0.0, to_db(mp->min_limiter_gain)), nullptr);
 
   // Snapshot the pad list (refs), then read each pad's meter: pads are only metered on this thread.
   GST_OBJECT_LOCK(self);
@@ -447,20 +460,26 @@ static GstMessage* gst_dj_mixer_take_meters(GstDjMixer* self, GstClockTime end) 
   guint count = 0;
   for (GList* l = pads; l; l = l->next) {
     GstDjMixerPad* pad = GST_DJ_MIXER_PAD(l->data);
-    gchar* name = gst_pad_get_name(GST_PAD(pad));
-    gchar* peak_field = g_strdup_printf("%s-peak", name);
-    gchar* rms_field = g_strdup_printf("%s-rms", name);
-    const double trim = pad->priv->meter_trim;
-    gst_structure_set(s, peak_field, G_TYPE_DOUBLE, to_db(pad->priv->meter.peak * trim), rms_field, G_TYPE_DOUBLE,
-                      to_db(pad->priv->meter.rms() * trim), nullptr);
-    pad->priv->meter.clear();
-    g_free(peak_field);
-    g_free(rms_field);
-    g_free(name);
+    GstDjMixerPadPrivate* pp = pad->priv;
+    if (!pp->peak_field) {
+      // A pad's name never changes once it is in the element.
+      gchar* name = gst_pad_get_name(GST_PAD(pad));
+      gchar* peak_field = g_strdup_printf("%s-peak", name);
+      gchar* rms_field = g_strdup_printf("%s-rms", name);
+      pp->rms_field = g_quark_from_string(rms_field);
+      pp->peak_field = g_quark_from_string(peak_field);
+      g_free(peak_field);
+      g_free(rms_field);
+      g_free(name);
+    }
+    const double trim = pp->meter_trim;
+    gst_structure_id_set(s, pp->peak_field, G_TYPE_DOUBLE, to_db(pp->meter.peak * trim), pp->rms_field,
+                         G_TYPE_DOUBLE, to_db(pp->meter.rms() * trim), nullptr);
+    pp->meter.clear();
     ++count;
   }
   g_list_free_full(pads, gst_object_unref);
-  gst_structure_set(s, "channels", G_TYPE_UINT, count, nullptr);
+  gst_structure_id_set(s, q_channels, G_TYPE_UINT, count, nullptr);
 
   mp->master_meter.clear();
   mp->min_limiter_gain = 1.0f;
