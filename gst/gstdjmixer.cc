@@ -24,8 +24,9 @@
  * waits for a clock, and GstAggregator would let each sink pad hold a single buffer, so that every
  * input buffer costs a sleep and a wake-up of two threads; there djmixer lets every channel queue
  * up to 50 ms ahead, by raising `min-upstream-latency` from 0 to 50 ms while the upstream reports
- * itself not live (an application's own non-zero value is left alone, and 0 comes back in READY
- * or when the upstream turns live). The reported latency of a non-live pipeline grows by as much.
+ * itself not live (an application's own non-zero value is left alone; 0 comes back in READY, when
+ * a channel is requested, until the next latency query finds the upstream still not live, and
+ * when it turns live). The reported latency of a non-live pipeline grows by as much.
  *
  * Output: 32-bit float, interleaved, 1–8 channels at any rate (battles run 48 kHz stereo); inputs in
  * other formats, rates or channel layouts are converted.
@@ -601,14 +602,17 @@ static gboolean gst_dj_mixer_src_query(GstAggregator* agg, GstQuery* query) {
   return ret;
 }
 
+// Puts back the application's min-upstream-latency (0) if djmixer had raised it.
+static void gst_dj_mixer_drop_queue(GstDjMixer* self) {
+  if (!self->priv->queue_raised.exchange(false)) return;
+  guint64 current = 0;
+  g_object_get(self, "min-upstream-latency", &current, nullptr);
+  if (current == kNonLiveQueue) g_object_set(self, "min-upstream-latency", static_cast<guint64>(0), nullptr);
+}
+
 // Back in READY the application's min-upstream-latency is what it set.
 static gboolean gst_dj_mixer_stop(GstAggregator* agg) {
-  GstDjMixer* self = GST_DJ_MIXER(agg);
-  if (self->priv->queue_raised.exchange(false)) {
-    guint64 current = 0;
-    g_object_get(self, "min-upstream-latency", &current, nullptr);
-    if (current == kNonLiveQueue) g_object_set(self, "min-upstream-latency", static_cast<guint64>(0), nullptr);
-  }
+  gst_dj_mixer_drop_queue(GST_DJ_MIXER(agg));
   return GST_AGGREGATOR_CLASS(gst_dj_mixer_parent_class)->stop(agg);
 }
 
@@ -634,6 +638,10 @@ static GstFlowReturn gst_dj_mixer_flush(GstAggregator* agg) {
 
 static GstPad* gst_dj_mixer_request_new_pad(GstElement* element, GstPadTemplate* templ, const gchar* name,
                                             const GstCaps* caps) {
+  // A new channel may be live where the others were not: until the next latency query says
+  // otherwise, djmixer queues as the base class does (the base class re-queries the upstream on the
+  // new pad's first buffer without asking djmixer).
+  gst_dj_mixer_drop_queue(GST_DJ_MIXER(element));
   GstPad* pad = GST_ELEMENT_CLASS(gst_dj_mixer_parent_class)->request_new_pad(element, templ, name, caps);
   if (pad) gst_child_proxy_child_added(GST_CHILD_PROXY(element), G_OBJECT(pad), GST_OBJECT_NAME(pad));
   return pad;

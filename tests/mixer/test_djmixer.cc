@@ -559,3 +559,29 @@ TEST(DjMixer, NonLiveChannelsQueueAheadLiveOnesAsConfigured) {
   EXPECT_EQ(live.min_upstream_playing, 0u);
   EXPECT_EQ(live.min_upstream_after, 0u);
 }
+
+// A channel requested while a non-live mix plays may be live: djmixer drops its raised queue until
+// the next latency query looks at the upstream again.
+TEST(DjMixer, ARequestedChannelDropsTheNonLiveQueue) {
+  GError* err = nullptr;
+  GstElement* pipe = gst_parse_launch(
+      "djmixer name=mix ! fakesink sync=false "
+      "audiotestsrc samplesperbuffer=256 ! audio/x-raw,format=F32LE,rate=48000,channels=2 ! mix.sink_0",
+      &err);
+  ASSERT_NE(pipe, nullptr) << (err ? err->message : "");
+  g_clear_error(&err);
+  GstElement* mix = gst_bin_get_by_name(GST_BIN(pipe), "mix");
+  ASSERT_NE(gst_element_set_state(pipe, GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
+  ASSERT_EQ(gst_element_get_state(pipe, nullptr, nullptr, 10 * GST_SECOND), GST_STATE_CHANGE_SUCCESS);
+  guint64 before = 0, after = 0;
+  g_object_get(mix, "min-upstream-latency", &before, nullptr);
+  GstPad* pad = gst_element_request_pad_simple(mix, "sink_%u");
+  g_object_get(mix, "min-upstream-latency", &after, nullptr);
+  EXPECT_EQ(before, 50 * GST_MSECOND);
+  EXPECT_EQ(after, 0u);
+  gst_element_set_state(pipe, GST_STATE_NULL);
+  gst_element_release_request_pad(mix, pad);
+  gst_object_unref(pad);
+  gst_object_unref(mix);
+  gst_object_unref(pipe);
+}
