@@ -13,6 +13,8 @@ per round (median, spread) and the ratio of the medians.
   flock /tmp/dju-cpu.lock bench/eqmix_spread.py --rounds 9 --seconds 60
   bench/eqmix_spread.py --variant 'big=djmixer output-buffer-duration=20000000 …'   # an extra side
   bench/eqmix_spread.py --json /tmp/spread.json                                     # every run
+  bench/eqmix_spread.py --baseline OTHER_BUILD      # also "ours" with OTHER_BUILD/gst's plugin
+                                                    # (e.g. an older commit's build), same rounds
 
 It asserts nothing and is not part of the test suite. The CPU figures come from dju-bench-pipeline
 (getrusage of the process, PLAYING to EOS).
@@ -45,6 +47,21 @@ def quartiles(xs):
     return xs[0], q[0], q[1], q[2], xs[-1]
 
 
+def run_pipeline(bench, desc, env=None):
+    """scripts/bench's pipeline(), with another environment (plugin path) when given."""
+    if env is None:
+        return bench.pipeline(desc)
+    exe = os.path.join(bench.BUILD, "tests", "bench", "dju-bench-pipeline")
+    rc, out, err, _, _ = bench.run_measured([exe, "--timeout", "300", desc], 315, env=env)
+    try:
+        r = json.loads(out.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        raise SystemExit(f"dju-bench-pipeline exited {rc} with no result: {err.strip()[-300:]}")
+    if "error" in r:
+        raise SystemExit(r["error"])
+    return r
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rounds", type=int, default=9)
@@ -53,6 +70,8 @@ def main():
                     help="another side to run in every round (its sink must be named sink)")
     ap.add_argument("--only", default="", help="comma-separated sides to run (base is always run)")
     ap.add_argument("--json", help="write every run here")
+    ap.add_argument("--baseline", metavar="BUILD_DIR",
+                    help="add a side 'before': ours with the djuniverse plugin of another build")
     args = ap.parse_args()
 
     bench = load_bench()
@@ -63,12 +82,19 @@ def main():
     if args.only:
         keep = {"base"} | set(args.only.split(","))
         descs = {k: d for k, d in descs.items() if k in keep}
+    envs = {}
+    if args.baseline:
+        descs["before"] = descs["ours"]
+        env = bench.bench_env()
+        env["GST_PLUGIN_PATH_1_0"] = os.path.join(os.path.abspath(args.baseline), "gst")
+        env["GST_REGISTRY_1_0"] = os.path.join(os.path.abspath(args.baseline), "bench-registry.bin")
+        envs["before"] = env
     names = list(descs)
     runs = {k: [] for k in names}
     for r in range(args.rounds):
         order = names[r % len(names):] + names[:r % len(names)]
         for k in order:
-            runs[k].append(bench.pipeline(descs[k]))
+            runs[k].append(run_pipeline(bench, descs[k], envs.get(k)))
         line = "  ".join(f"{k} {runs[k][-1]['cpu_s']:.3f}" for k in names)
         print(f"round {r + 1}/{args.rounds}: cpu s  {line}", file=sys.stderr, flush=True)
 
