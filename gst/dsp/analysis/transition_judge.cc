@@ -368,11 +368,19 @@ void TransitionJudge::deck_tempo(Deck& d) {
   const int64_t since = d.audible_since >= 0 ? hops_ - d.audible_since : avail;
   const int w = static_cast<int>(std::min(avail, since));
   if (w < static_cast<int>(3 * fps_)) return;
-  std::array<float, kOdfCapacity> env{};
+  std::array<float, kOdfCapacity> env{}, above{};
   for (int i = 0; i < w; ++i) env[i] = d.odf_at(d.odf_count - w + i);
+  // The bands above the kicks, each over its mean on the window (so both count alike): where the
+  // snare falls tells drum & bass from half its tempo.
+  double mean[2] = {1e-12, 1e-12};
+  for (int b = 1; b <= 2; ++b)
+    for (int i = 0; i < w; ++i) mean[b - 1] += d.band_odf_at(b, d.odf_count - w + i) / w;
+  for (int i = 0; i < w; ++i)
+    above[i] = static_cast<float>(d.band_odf_at(1, d.odf_count - w + i) / mean[0] +
+                                  d.band_odf_at(2, d.odf_count - w + i) / mean[1]);
   // Through the deck's tracker: a breakdown, a gated fade or a syncopated passage does not throw
   // the tempo onto another metrical level.
-  d.bpm_measured = d.tempo.update(estimate_tempo_ex(env.data(), w, fps_, kMinBpm, kMaxBpm));
+  d.bpm_measured = d.tempo.update(estimate_tempo_ex(env.data(), w, fps_, kMinBpm, kMaxBpm, above.data()));
 }
 
 double TransitionJudge::deck_bpm(const Deck& d) const { return d.hints.bpm > 0 ? d.hints.bpm : d.bpm_measured; }
