@@ -37,12 +37,14 @@
  *   (C, C♯, D, … B), normalised so the strongest class is 1 (all 0 in silence).
  * - `onset` (#gboolean): a note or drum onset was detected during the interval: a rise of the
  *   kick-weighted onset envelope (512-sample hops) well above its running mean.
- * - `tempo` (#gdouble): running tempo in BPM, 78–178: the autocorrelation of that onset envelope over
- *   the last ~11 s, estimated every second with a check of the metrical level (3/4, 4/3, 2/3, 3/2 of
- *   the beat, and double when the half-beats are as strong as the beats), then tracked: it locks once
- *   two confident estimates agree (about 5 s in), holds its value through breakdowns, and follows a
- *   different tempo only after 4 consistent confident estimates (12 for a simple ratio of the held
- *   one). 0 until it locks.
+ * - `tempo` (#gdouble): running tempo in BPM, 78–178 (up to 185 for double time): the
+ *   autocorrelation of that onset envelope over the last ~11 s, estimated every second with a check
+ *   of the metrical level (3/4, 4/3, 2/3, 3/2 of the beat; double when the half-beats are as strong
+ *   as the beats, or when a reading under ~92 repeats every two beats above the kick band, as drum &
+ *   bass does at half time), then tracked: it locks once two confident estimates agree (about 5 s in;
+ *   three agreeing weaker ones do too, for a syncopated groove), holds its value through breakdowns,
+ *   and follows a different tempo only after 4 consistent confident estimates (12 for a simple ratio
+ *   of the held one). 0 until it locks.
  * - `tempo-confidence` (#gdouble): 0–1, how periodic the envelope was at the latest estimate (about
  *   0.5–0.7 in a four-on-the-floor groove, under 0.12 in a breakdown).
  *

@@ -92,6 +92,8 @@ SpectrumAnalyzer::SpectrumAnalyzer(int sample_rate, int channels, int display_ba
   }
   odf_.assign(kOdfFrames, 0.0f);
   odf_flat_.assign(kOdfFrames, 0.0f);
+  backbeat_.assign(kOdfFrames, 0.0f);
+  backbeat_flat_.assign(kOdfFrames, 0.0f);
 }
 
 SpectrumAnalyzer::~SpectrumAnalyzer() {
@@ -118,6 +120,7 @@ void SpectrumAnalyzer::reset() {
   beat_fill_ = 0;
   beat_hops_ = 0;
   std::fill(odf_.begin(), odf_.end(), 0.0f);
+  std::fill(backbeat_.begin(), backbeat_.end(), 0.0f);
   odf_count_ = 0;
   odf_mean_ = 0;
   last_onset_hop_ = 0;
@@ -197,13 +200,14 @@ void SpectrumAnalyzer::run_beat_hop() {
   const double fps = static_cast<double>(rate_) / kBeatHop;
   const double beta = std::max(1.0 - std::exp(-1.0 / (5.0 * fps)), 1.0 / static_cast<double>(beat_hops_));
   const double e[2] = {e_low_ / kBeatHop, e_rest_ / kBeatHop};
-  double o = 0, rise_abs = 0;
+  double o = 0, rise_abs = 0, band[2] = {0, 0};
   for (int b = 0; b < 2; ++b) {
     const double amp = std::sqrt(e[b]);
     const double rise = std::max(0.0, amp - prev_amp_[b]);
     prev_amp_[b] = amp;
     rise_mean_[b] += beta * (rise - rise_mean_[b]);
-    o += (b == 0 ? 1.0 : 0.25) * std::min(30.0, rise / (rise_mean_[b] + 1e-9));
+    band[b] = std::min(30.0, rise / (rise_mean_[b] + 1e-9));
+    o += (b == 0 ? 1.0 : 0.25) * band[b];
     rise_abs = std::max(rise_abs, rise);
   }
   e_low_ = e_rest_ = 0;
@@ -216,12 +220,17 @@ void SpectrumAnalyzer::run_beat_hop() {
   }
   odf_mean_ += beta * (o - odf_mean_);
   odf_[odf_count_ % kOdfFrames] = static_cast<float>(o);
+  backbeat_[odf_count_ % kOdfFrames] = static_cast<float>(band[1]);
   ++odf_count_;
   // Once a second: the tempo over the envelope so far (up to ~11 s), through the tracker.
   if (odf_count_ % static_cast<uint64_t>(fps) == 0) {
     const int n = static_cast<int>(std::min<uint64_t>(odf_count_, kOdfFrames));
-    for (int i = 0; i < n; ++i) odf_flat_[i] = odf_[(odf_count_ - n + i) % kOdfFrames];
-    const TempoEstimate est = estimate_tempo_ex(odf_flat_.data(), n, fps);
+    for (int i = 0; i < n; ++i) {
+      odf_flat_[i] = odf_[(odf_count_ - n + i) % kOdfFrames];
+      backbeat_flat_[i] = backbeat_[(odf_count_ - n + i) % kOdfFrames];
+    }
+    const TempoEstimate est =
+        estimate_tempo_ex(odf_flat_.data(), n, fps, kTempoMinBpm, kTempoMaxBpm, backbeat_flat_.data());
     tempo_confidence_ = static_cast<float>(est.confidence);
     tempo_.update(est);
   }

@@ -122,6 +122,8 @@ class SpectrumAnalyzer {
   uint64_t last_onset_hop_ = 0;
   std::vector<float> odf_;       // ring, kOdfFrames
   std::vector<float> odf_flat_;  // scratch, unrolled
+  std::vector<float> backbeat_;       // ring, kOdfFrames: the envelope above the kick band alone (snares)
+  std::vector<float> backbeat_flat_;  // scratch, unrolled
   uint64_t odf_count_ = 0;
   TempoTracker tempo_;
   float tempo_confidence_ = 0.0f;

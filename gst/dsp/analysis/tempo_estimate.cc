@@ -6,28 +6,53 @@
 
 namespace dju {
 
-TempoEstimate estimate_tempo_ex(const float* odf, int n, double fps, double min_bpm, double max_bpm) {
-  TempoEstimate res;
-  if (n > kTempoMaxFrames) {
-    odf += n - kTempoMaxFrames;
-    n = kTempoMaxFrames;
-  }
-  const int w = n;
-  if (w < static_cast<int>(3 * fps)) return res;
-  std::array<float, kTempoMaxFrames> raw{}, x{};
-  for (int i = 0; i < w; ++i) raw[i] = odf[i];
-  // [1 2 1]/4 twice.
+namespace {
+
+// [1 2 1]/4 twice, then the mean removed: peaks span a few hops and interpolate well.
+void smooth_centre(const float* in, int w, std::array<float, kTempoMaxFrames>& x,
+                   std::array<float, kTempoMaxFrames>& tmp) {
+  for (int i = 0; i < w; ++i) tmp[i] = in[i];
   for (int pass = 0; pass < 2; ++pass) {
     for (int i = 0; i < w; ++i) {
-      const float a = raw[std::max(0, i - 1)], b = raw[i], c = raw[std::min(w - 1, i + 1)];
+      const float a = tmp[std::max(0, i - 1)], b = tmp[i], c = tmp[std::min(w - 1, i + 1)];
       x[i] = 0.25f * a + 0.5f * b + 0.25f * c;
     }
-    raw = x;
+    tmp = x;
   }
   double mean = 0;
   for (int i = 0; i < w; ++i) mean += x[i];
   mean /= w;
   for (int i = 0; i < w; ++i) x[i] = static_cast<float>(x[i] - mean);
+}
+
+// Autocorrelation of x (w values) at a fractional lag, normalised by the overlap.
+double autocorr_at(const std::array<float, kTempoMaxFrames>& x, int w, double lag) {
+  const int l0 = static_cast<int>(lag);
+  if (l0 < 0 || l0 + 1 >= w) return 0.0;
+  const double f = lag - l0;
+  double a = 0, b = 0;
+  for (int i = 0; i + l0 + 1 < w; ++i) {
+    a += static_cast<double>(x[i]) * x[i + l0];
+    b += static_cast<double>(x[i]) * x[i + l0 + 1];
+  }
+  const int n = w - l0 - 1;
+  return ((1 - f) * a + f * b) / n;
+}
+
+}  // namespace
+
+TempoEstimate estimate_tempo_ex(const float* odf, int n, double fps, double min_bpm, double max_bpm,
+                                const float* backbeat) {
+  TempoEstimate res;
+  if (n > kTempoMaxFrames) {
+    odf += n - kTempoMaxFrames;
+    if (backbeat) backbeat += n - kTempoMaxFrames;
+    n = kTempoMaxFrames;
+  }
+  const int w = n;
+  if (w < static_cast<int>(3 * fps)) return res;
+  std::array<float, kTempoMaxFrames> raw{}, x{};
+  smooth_centre(odf, w, x, raw);
   const int lmin = static_cast<int>(std::floor(60.0 * fps / max_bpm));
   const int lmax = static_cast<int>(std::ceil(60.0 * fps / min_bpm));
   // Autocorrelation for every lag we may need (normalised by the overlap).
@@ -91,6 +116,20 @@ TempoEstimate estimate_tempo_ex(const float* odf, int n, double fps, double min_
     const double on = at(fine), half = std::max({at(fine / 2 - 1), at(fine / 2), at(fine / 2 + 1)});
     if (on > 0 && half >= 0.45 * on) fine /= 2;
   }
+  // Half time: a slow reading whose two beats repeat almost exactly in the band above the kicks
+  // (snares, hats, the bass's upper harmonics) while one beat does not is one bar of twice that tempo.
+  // Drum & bass's two-step (kick on 1 and the and of 3, snare on 2 and 4) reads as 87 on the kicks;
+  // its bar is two of those beats. Hip-hop's bar spans four of its 90 BPM beats, and two of them do
+  // not repeat. (A 90 BPM groove whose half bar repeats exactly would be doubled too.)
+  if (backbeat && 60.0 * fps / fine * 2.0 <= kTempoMaxDoubledBpm && 60.0 * fps / fine * 2.0 > 0.85 * max_bpm) {
+    std::array<float, kTempoMaxFrames> r{}, tmp{};
+    smooth_centre(backbeat, w, r, tmp);
+    auto peak = [&](double lag) {
+      return std::max({autocorr_at(r, w, lag - 1), autocorr_at(r, w, lag), autocorr_at(r, w, lag + 1)});
+    };
+    const double r0 = autocorr_at(r, w, 0), one = peak(fine), two = peak(2 * fine);
+    if (r0 > 0 && two >= 0.5 * r0 && one < 0.5 * two) fine /= 2;
+  }
   double refined = fine;
   comb8(fine, 0.01, &refined);
   res.bpm = 60.0 * fps / refined;
@@ -107,9 +146,24 @@ double related_ratio(double bpm, double held) {
 }  // namespace
 
 double TempoTracker::update(const TempoEstimate& e) {
+  if (held_ <= 0 && e.bpm > 0 && e.confidence >= kMinFirstConfidence && e.confidence < kMinConfidence) {
+    // Not locked yet, a weakly periodic groove (syncopated kicks, a swung hip-hop verse): estimates
+    // that agree closely, again and again, are evidence enough.
+    if (weak_count_ > 0 && std::fabs(e.bpm / weak_ - 1.0) < 0.005) {
+      if (++weak_count_ >= kWeakAgreeing) {
+        held_ = e.bpm;
+        lock_confidence_ = e.confidence;
+        weak_count_ = candidate_count_ = 0;
+      }
+    } else {
+      weak_ = e.bpm;
+      weak_count_ = 1;
+    }
+    return held_;
+  }
   if (!(e.bpm > 0) || e.confidence < kMinConfidence) {
-    candidate_count_ = 0;  // a change must be heard without a gap
-    return held_;          // hold through breakdowns
+    candidate_count_ = weak_count_ = 0;  // a change must be heard without a gap
+    return held_;                        // hold through breakdowns
   }
   if (held_ > 0 && std::fabs(e.bpm / held_ - 1.0) < 0.03) {
     // The same tempo (or a small pitch move): follow it.

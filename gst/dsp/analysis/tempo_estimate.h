@@ -10,13 +10,17 @@
 // A single estimate can land on a wrong metrical level (2/3 or 4/3 of the beat when a syncopated
 // part outweighs the kick, half or double in a breakdown). TempoTracker turns the estimates into a
 // running tempo a display can show: it locks on once two confident estimates agree, holds the last
-// confident value through breakdowns, folds estimates related to the held tempo by a simple ratio
-// back onto it, and follows a real change only once it persists.
+// confident value through breakdowns (or, before that, once three weaker ones agree closely), folds
+// estimates related to the held tempo by a simple ratio back onto it, and follows a real change only
+// once it persists.
 #pragma once
 
 namespace dju {
 
 constexpr int kTempoMaxFrames = 2048;
+constexpr double kTempoMinBpm = 78.0, kTempoMaxBpm = 178.0;  // the range searched, as DJs count
+// A slow candidate whose snare falls on every beat is doubled up to here (drum & bass at 174, +6 %).
+constexpr double kTempoMaxDoubledBpm = 185.0;
 
 struct TempoEstimate {
   double bpm = 0.0;         // 0: not enough envelope
@@ -24,15 +28,23 @@ struct TempoEstimate {
 };
 
 // `odf` holds n envelope values (oldest first) at `fps` values per second; n is clipped to the last
-// kTempoMaxFrames. Returns BPM, or 0 with less than three seconds of envelope.
-TempoEstimate estimate_tempo_ex(const float* odf, int n, double fps, double min_bpm = 78.0, double max_bpm = 178.0);
-inline double estimate_tempo(const float* odf, int n, double fps, double min_bpm = 78.0, double max_bpm = 178.0) {
+// kTempoMaxFrames. Returns BPM, or 0 with less than three seconds of envelope. `backbeat` (optional,
+// n values in step with `odf`) is the envelope of the band above the kicks: where the snare falls
+// settles half against double time below ~92 BPM (drum & bass against hip-hop).
+TempoEstimate estimate_tempo_ex(const float* odf, int n, double fps, double min_bpm = kTempoMinBpm,
+                                double max_bpm = kTempoMaxBpm, const float* backbeat = nullptr);
+inline double estimate_tempo(const float* odf, int n, double fps, double min_bpm = kTempoMinBpm,
+                             double max_bpm = kTempoMaxBpm) {
   return estimate_tempo_ex(odf, n, fps, min_bpm, max_bpm).bpm;
 }
 
 class TempoTracker {
  public:
   static constexpr double kMinConfidence = 0.12;  // below: a breakdown or no beat, hold the last value
+  // Before the first lock, weaker estimates (down to this) lock on once kWeakAgreeing in a row agree
+  // within 0.5 %.
+  static constexpr double kMinFirstConfidence = 0.07;
+  static constexpr int kWeakAgreeing = 3;
   // Feeds one estimate (e.g. once a second); returns the running tempo (0 until locked).
   double update(const TempoEstimate& e);
   double bpm() const { return held_; }
@@ -44,6 +56,8 @@ class TempoTracker {
   double lock_confidence_ = 0.0;  // typical confidence of the held tempo
   double candidate_ = 0.0;  // a different tempo seen in a row…
   int candidate_count_ = 0; // …this many times
+  double weak_ = 0.0;       // before the first lock: a weakly confident tempo seen in a row…
+  int weak_count_ = 0;      // …this many times
 };
 
 }  // namespace dju

@@ -70,6 +70,8 @@ struct TransitionJudge::Deck {
   std::vector<float> odf = std::vector<float>(kOdfCapacity, 0.0f);  // all bands: tempo
   std::vector<float> band_odf[3] = {std::vector<float>(kOdfCapacity, 0.0f), std::vector<float>(kOdfCapacity, 0.0f),
                                     std::vector<float>(kOdfCapacity, 0.0f)};  // per band: beat phase
+  std::vector<float> above_odf = std::vector<float>(kOdfCapacity, 0.0f);  // above the low band: half time
+  double prev_above = 0, above_mean = 0;
   int64_t odf_count = 0;
   double level_ms = 0, low_ms = 0;
   double level_db = kSilenceDb, low_db = kSilenceDb, hop_db = kSilenceDb;
@@ -129,7 +131,9 @@ void TransitionJudge::reset() {
     k->e_low = k->e_mid = k->e_high = k->e_all = 0;
     for (double& p : k->prev_log) p = 0;
     for (double& m : k->rise_mean) m = 0;
+    k->prev_above = k->above_mean = 0;
     std::fill(k->odf.begin(), k->odf.end(), 0.0f);
+    std::fill(k->above_odf.begin(), k->above_odf.end(), 0.0f);
     for (auto& bo : k->band_odf) std::fill(bo.begin(), bo.end(), 0.0f);
     k->odf_count = 0;
     k->level_ms = k->low_ms = 0;
@@ -260,6 +264,15 @@ void TransitionJudge::end_of_hop() {
       o += w * std::min(30.0, rise / (k.rise_mean[b] + 1e-9));
       k.prev_log[b] = amp;
     }
+    {
+      // Everything above the low band as one envelope (snares, hats, the bass's upper harmonics).
+      const double amp = std::sqrt(e[1] + e[2]);
+      const double rise = std::max(0.0, amp - k.prev_above);
+      k.prev_above = amp;
+      k.above_mean += beta * (rise - k.above_mean);
+      k.above_odf[static_cast<size_t>(k.odf_count % kOdfCapacity)] =
+          static_cast<float>(std::min(30.0, rise / (k.above_mean + 1e-9)));
+    }
     k.odf[static_cast<size_t>(k.odf_count % kOdfCapacity)] = static_cast<float>(o);
     ++k.odf_count;
     k.e_low = k.e_mid = k.e_high = k.e_all = 0;
@@ -368,11 +381,17 @@ void TransitionJudge::deck_tempo(Deck& d) {
   const int64_t since = d.audible_since >= 0 ? hops_ - d.audible_since : avail;
   const int w = static_cast<int>(std::min(avail, since));
   if (w < static_cast<int>(3 * fps_)) return;
-  std::array<float, kOdfCapacity> env{};
+  std::array<float, kOdfCapacity> env{}, above{};
   for (int i = 0; i < w; ++i) env[i] = d.odf_at(d.odf_count - w + i);
+  // The envelope above the low band tells drum & bass from half its tempo, when the deck's bass is
+  // heard: with its low EQ killed (an incoming deck before the bass swap) the kicks' upper half
+  // alone can make hip-hop look like half time, so a slow reading stays as it is.
+  const bool bass_heard = d.low_db > d.level_db - 30.0;
+  for (int i = 0; i < w; ++i) above[i] = d.above_odf[static_cast<size_t>((d.odf_count - w + i) % kOdfCapacity)];
   // Through the deck's tracker: a breakdown, a gated fade or a syncopated passage does not throw
   // the tempo onto another metrical level.
-  d.bpm_measured = d.tempo.update(estimate_tempo_ex(env.data(), w, fps_, kMinBpm, kMaxBpm));
+  d.bpm_measured =
+      d.tempo.update(estimate_tempo_ex(env.data(), w, fps_, kMinBpm, kMaxBpm, bass_heard ? above.data() : nullptr));
 }
 
 double TransitionJudge::deck_bpm(const Deck& d) const { return d.hints.bpm > 0 ? d.hints.bpm : d.bpm_measured; }
