@@ -469,7 +469,7 @@ TrackAnalysis analyse_track(const Track& track, const AnalysisOptions& opts) {
   Biquad dec1 = Biquad::lowpass(2400.0, 0.541, kRate12), dec2 = Biquad::lowpass(2400.0, 1.307, kRate12);
   aubio_fft_t* fft = opts.key ? new_aubio_fft(kKeyFft) : nullptr;
   fvec_t* kin = new_fvec(kKeyFft);
-  cvec_t* kspec = new_cvec(kKeyFft);
+  fvec_t* kspec = new_fvec(kKeyFft);  // packed complex spectrum (aubio_fft_do_complex)
   std::vector<float> kbuf(kKeyFft, 0.0f);
   uint_t kfill = 0;
   bool key_odd = false;
@@ -548,11 +548,16 @@ TrackAnalysis analyse_track(const Track& track, const AnalysisOptions& opts) {
         kbuf[kfill++] = static_cast<float>(d);
         if (kfill == kKeyFft) {
           for (int j = 0; j < kKeyFft; ++j) kin->data[j] = kbuf[j] * hann[j];
-          aubio_fft_do(fft, kin, kspec);
+          // The complex output, not aubio_fft_do: that one also computes every bin's phase (an
+          // atan2 each), which the chroma never reads. Packed: real parts of bins 0..N/2, then
+          // the imaginary parts of bins N/2-1..1.
+          aubio_fft_do_complex(fft, kin, kspec);
+          const float* c = kspec->data;
           double frame_pc[12] = {}, total = 0;
           for (int b = 1; b <= kKeyFft / 2; ++b) {
             if (bin_pc[b] < 0) continue;
-            const double e = static_cast<double>(kspec->norm[b]);
+            const float im = b < kKeyFft / 2 ? c[kKeyFft - b] : 0.0f;
+            const double e = std::sqrt(static_cast<double>(c[b]) * c[b] + static_cast<double>(im) * im);
             frame_pc[bin_pc[b]] += e;
             total += e;
           }
@@ -580,7 +585,7 @@ TrackAnalysis analyse_track(const Track& track, const AnalysisOptions& opts) {
     res.key = key_from_frame_chroma(chroma);
   }
   del_fvec(kin);
-  del_cvec(kspec);
+  del_fvec(kspec);
 
   if (opts.waveform) {
     double ml = 1e-12, mm = 1e-12, mh = 1e-12;
