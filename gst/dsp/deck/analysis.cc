@@ -49,7 +49,9 @@ struct Biquad {
     return b;
   }
   double run(double x) {
-    const double y = b0 * x + b1 * x1 + b2 * x2 - a1 * y1 - a2 * y2;
+    // The last output's term added last: the chain from one sample to the next is one multiply
+    // and one add (the other terms are ready early), where the textbook order makes it three.
+    const double y = (b0 * x + b1 * x1 + b2 * x2 - a2 * y2) - a1 * y1;
     x2 = x1;
     x1 = x;
     y2 = y1;
@@ -434,7 +436,7 @@ TrackAnalysis analyse_track(const Track& track, const AnalysisOptions& opts) {
   std::vector<uint32_t> wn(points, 0);
   // Band split as a coloured waveform shows it: lows below ~250 Hz, highs above ~2.5 kHz
   // (Mixxx's default EQ crossovers), one-pole filters are plenty for a display.
-  const double a_high = 1.0 - std::exp(-2.0 * M_PI * 2500.0 / kRate);
+  const double a_high = 1.0 - std::exp(-2.0 * M_PI * 2500.0 / kRate), keep_high = 1.0 - a_high;
   double lp_low = 0, lp_high = 0;
 
   // Most of the analysis runs on a 12 kHz mono signal (a 5 kHz low-pass, every 4th sample): the
@@ -486,46 +488,81 @@ TrackAnalysis analyse_track(const Track& track, const AnalysisOptions& opts) {
   }
   double chroma[12] = {};
 
-  double sumsq = 0;
+  int64_t sumsq_i = 0;  // Σ (l + r)²: mono (l + r) / 65536, so Σ m² = sumsq_i / 2³²
   int peak_i = 0;
   int phase4 = 0;
   size_t n12 = 0;  // samples of the 12 kHz signal so far
   size_t p = 0;    // waveform point of frame i
   double next_point = frames_per_point;
+  // The loop runs in two passes per block: the 48 kHz pass (levels, the waveform's highs, the
+  // anti-alias filter) keeps every 4th filtered sample with its waveform point and its high-pass
+  // state, and the 12 kHz pass works on those. Each pass keeps its state in registers, and the
+  // waveform sums run in locals flushed once per point (a sum through memory at every sample was
+  // most of the loop's time); the arithmetic and its order are those of one pass.
+  constexpr size_t kBlock = 4096;  // frames
+  double x12[kBlock / kDecimation], lph12[kBlock / kDecimation];
+  uint32_t p12[kBlock / kDecimation];
+  double acc_h = 0.0;  // wh[p], wn[p] of the current point
+  uint32_t cnt_h = 0;
+  size_t acc_p = 0;
+  double acc_l = 0.0, acc_m = 0.0;  // wl[acc_lp], wm[acc_lp]
+  size_t acc_lp = 0;
   for (size_t i0 = 0; i0 < frames;) {
     if (opts.cancel && opts.cancel->load()) break;
-    size_t len = frames - i0;
+    size_t len = std::min(frames - i0, kBlock);
     const int16_t* pcm = track.span(i0, &len);
     if (!pcm || len == 0) break;
+    size_t k12 = 0;
     for (size_t j = 0; j < len; ++j) {
       const size_t i = i0 + j;
       const int li = pcm[2 * j], ri = pcm[2 * j + 1];
       peak_i = std::max(peak_i, std::max(std::abs(li), std::abs(ri)));
       const double m = (li + ri) * (0.5 / 32768.0);
-      sumsq += m * m;
+      sumsq_i += static_cast<int64_t>(li + ri) * (li + ri);  // exact, and no float chain
       while (p + 1 < points && static_cast<double>(i) >= next_point)
         next_point = static_cast<double>(++p + 1) * frames_per_point;
       if (opts.waveform) {
-        lp_high += a_high * (m - lp_high);
+        if (p != acc_p) {
+          wh[acc_p] = acc_h;
+          wn[acc_p] = cnt_h;
+          acc_p = p;
+          acc_h = wh[p];
+          cnt_h = wn[p];
+        }
+        lp_high = keep_high * lp_high + a_high * m;  // one-pole; the same as += a·(m − lp), a shorter chain
         const double hi = m - lp_high;
-        wh[p] += hi * hi;
-        wn[p]++;
+        acc_h += hi * hi;
+        cnt_h++;
       }
       const double x = anti_alias.run(m);
       if (++phase4 < kDecimation) continue;
       phase4 = 0;
+      x12[k12] = x;
+      lph12[k12] = lp_high;
+      p12[k12] = static_cast<uint32_t>(p);
+      ++k12;
+    }
+    for (size_t k = 0; k < k12; ++k) {
+      const double x = x12[k];
       ++n12;
       if (opts.waveform) {
+        if (p12[k] != acc_lp) {
+          wl[acc_lp] = acc_l;
+          wm[acc_lp] = acc_m;
+          acc_lp = p12[k];
+          acc_l = wl[acc_lp];
+          acc_m = wm[acc_lp];
+        }
         lp_low += a_low12 * (x - lp_low);
-        const double mid = lp_high - lp_low;
-        wl[p] += kDecimation * lp_low * lp_low;
-        wm[p] += kDecimation * mid * mid;
+        const double mid = lph12[k] - lp_low;
+        acc_l += kDecimation * lp_low * lp_low;
+        acc_m += kDecimation * mid * mid;
       }
       if (opts.tempo) {
-        const double k = kick_lp.run(x);
+        const double kk = kick_lp.run(x);
         const double md = mid_lp.run(mid_hp.run(x));
         e_half[0] += x * x;
-        e_half[1] += k * k;
+        e_half[1] += kk * kk;
         e_half[2] += md * md;
         if (n12 % kEnvHop12 == 0) {
           float rise[3];
@@ -571,7 +608,14 @@ TrackAnalysis analyse_track(const Track& track, const AnalysisOptions& opts) {
     }
     i0 += len;
   }
+  if (opts.waveform) {
+    wh[acc_p] = acc_h;
+    wn[acc_p] = cnt_h;
+    wl[acc_lp] = acc_l;
+    wm[acc_lp] = acc_m;
+  }
   res.peak = peak_i / 32768.0;
+  const double sumsq = static_cast<double>(sumsq_i) / 4294967296.0;
   res.rms_db = 10.0 * std::log10(std::max(1e-12, sumsq / static_cast<double>(frames)));
 
   if (opts.tempo) {
