@@ -254,6 +254,13 @@ void on_and_off(const std::vector<float>& env, double hop_s, double a, double pe
   }
 }
 
+// The 90th percentile (the level of a band's strong attacks).
+float percentile90(std::vector<float> v) {
+  if (v.empty()) return 0.0f;
+  std::nth_element(v.begin(), v.begin() + v.size() * 9 / 10, v.end());
+  return v[v.size() * 9 / 10];
+}
+
 // The best period near `bpm` (±span, fractional) by folding, with its phase.
 double best_fold(const std::vector<float>& env, double hop_s, double lo, double hi, double step, double* phase) {
   double best_bpm = 0, best_score = -1;
@@ -281,7 +288,11 @@ BeatGrid fit_beat_grid(const OnsetEnvelopes& e, double min_bpm, double max_bpm, 
   // the phase off the beat).
   std::vector<float> drums(n);
   for (size_t i = 0; i < n; ++i) drums[i] = e.low[i] + e.mid[i];
-  const std::vector<float> drums2 = halve_rate(drums);
+  // For the tempo search (steps 1–3): the kick band that a held bass note does not ripple.
+  const bool smooth = e.low_smooth.size() == n;
+  std::vector<float> drums_t(n);
+  for (size_t i = 0; i < n; ++i) drums_t[i] = (smooth ? e.low_smooth[i] : e.low[i]) + e.mid[i];
+  const std::vector<float> drums2 = halve_rate(drums_t);
   const double hop2 = 2 * hop_s;
 
   // 1. Tempo class: the strongest periodicity of the drums within one octave [min, 2·min), where
@@ -290,7 +301,7 @@ BeatGrid fit_beat_grid(const OnsetEnvelopes& e, double min_bpm, double max_bpm, 
   constexpr int kCoarse = 8;  // 93.75 values a second
   std::vector<float> coarse(n / kCoarse);
   for (size_t i = 0; i < coarse.size(); ++i)
-    for (int k = 0; k < kCoarse; ++k) coarse[i] += drums[i * kCoarse + k];
+    for (int k = 0; k < kCoarse; ++k) coarse[i] += drums_t[i * kCoarse + k];
   for (size_t i = 1; i + 1 < coarse.size(); ++i) coarse[i - 1] = 0.25f * coarse[i - 1] + 0.5f * coarse[i] + 0.25f * coarse[i + 1];
   const double hopc = kCoarse * hop_s;
   const size_t max_lag = static_cast<size_t>(std::ceil(4 * 60.0 / min_bpm / hopc)) + 2;
@@ -316,37 +327,89 @@ BeatGrid fit_beat_grid(const OnsetEnvelopes& e, double min_bpm, double max_bpm, 
   double slow = best_fold(drums2, hop2, rough * 0.98, rough * 1.02, 0.04, &phase);
   slow = best_fold(drums2, hop2, slow - 0.05, slow + 0.05, 0.01, &phase);
   if (slow <= 0) return grid;
+  // The phase from the plain drums envelope (the short kick window places attacks better).
+  fold_score(halve_rate(drums), hop2, 60.0 / slow, &phase);
   double bpm = slow;
-  // 3. Octave: when this tempo's double is also in range, the drums decide. On the faster grid,
-  //    take the beats two by two (every other beat: classes A and B). The faster tempo is the beat
-  //    when the kick hits both classes alike (four to the floor), or when kick and snare take turns
-  //    (the snare's class is not the kick's: a backbeat, as drum & bass at 174 has it). When kick
-  //    and snare share a class, the other one only holds off-beats: the slower tempo is the beat
-  //    (hip-hop at 90, its snare on 2 and 4).
+  // 3. Octave: when this tempo's double is also in range (hip-hop at 85 or drum & bass at 170?),
+  //    the drums decide, as a listener does: the backbeat snare falls on every other beat. On the
+  //    faster grid, count the beats four by four (classes 0–3). A snare in two opposite classes
+  //    (every second fast beat) makes the faster tempo the beat; a snare in one class only (every
+  //    fourth fast beat: every second slow beat) the slower one, the beat being its class and the
+  //    one opposite. Without a clear snare the kick decides: on every fast beat alike (four to
+  //    the floor) the faster tempo, otherwise the slower, on the pair of classes the kick holds.
   if (slow * 2 < max_bpm) {
     double fast_phase = 0;
     const double fast = best_fold(drums2, hop2, slow * 2 - 0.05, slow * 2 + 0.05, 0.01, &fast_phase);
-    const double two_beats = 2 * 60.0 / fast;
-    double low_a, low_b, mid_a, mid_b;
-    on_and_off(e.low, hop_s, fast_phase, two_beats, &low_a, &low_b);
-    on_and_off(e.mid, hop_s, fast_phase, two_beats, &mid_a, &mid_b);
-    const bool kick_both = std::min(low_a, low_b) > 0.7 * std::max(low_a, low_b);
-    const bool kick_a = low_a >= low_b;
-    const bool snare_clear = std::min(mid_a, mid_b) < std::max(mid_a, mid_b) / 1.3;
-    const bool snare_a = mid_a >= mid_b;
-    if (kick_both || (snare_clear && snare_a != kick_a)) {
+    const double fb = 60.0 / fast;
+    // Each beat of the fast grid: its kick (low band) and snare (mid band) attack, each relative
+    // to the band's strong attacks (its 90th percentile). A snare hit is a clear mid-band attack
+    // that outweighs the low band's (a kick's attack reaches into the mid band too).
+    std::vector<float> kh, sh;
+    const double len_s = static_cast<double>(n) * hop_s;
+    const std::vector<float>& kick_env = smooth ? e.low_smooth : e.low;
+    for (double t = fast_phase; t < len_s - 0.05; t += fb) {
+      float h;
+      local_peak(kick_env, hop_s, t, 0.012, &h);
+      kh.push_back(h);
+      local_peak(e.mid, hop_s, t, 0.012, &h);
+      sh.push_back(h);
+    }
+    const float k90 = percentile90(kh), s90 = percentile90(sh);
+    double sn[4] = {}, kk[4] = {};
+    for (size_t i = 0; i < kh.size() && k90 > 0 && s90 > 0; ++i) {
+      const double K = kh[i] / k90, S = sh[i] / s90;
+      if (S > 0.5 && S > 1.5 * K) sn[i % 4] += 1;
+      if (K > 0.5) kk[i % 4] += 1;
+    }
+    const double beats = static_cast<double>(kh.size()) / 4;  // positions per class
+    const int top = static_cast<int>(std::max_element(sn, sn + 4) - sn);
+    const double s_top = sn[top], s_opp = sn[(top + 2) % 4];
+    int beat_class = -1;  // fast-grid class of the slow beat, or -1 for the fast tempo
+    if (s_top > 0.25 * beats) {
+      beat_class = s_opp > 0.65 * s_top ? -1 : top % 2;
+    } else {
+      const double k_min = *std::min_element(kk, kk + 4), k_max = *std::max_element(kk, kk + 4);
+      const bool four_to_the_floor = k_max > 0 && k_min > 0.6 * k_max;
+      beat_class = four_to_the_floor ? -1 : (kk[0] + kk[2] >= kk[1] + kk[3] ? 0 : 1);
+    }
+    if (beat_class < 0) {
       bpm = fast;
       phase = fast_phase;
     } else {
       bpm = slow;
-      phase = fast_phase + (kick_a ? 0.0 : 60.0 / fast);
+      phase = fast_phase + beat_class * fb;
     }
   }
-  // 4. Half a beat: the beat is where the kick is.
+  // 4. Half a beat: the beat is where the drums are (the kick and the backbeat snare land on
+  //    beats; syncopated kicks and ghost notes between them).
   double period = 60.0 / bpm, a = phase;
   {
+    // Drum hits on the beats against hits half a beat off: a kick (a clear attack in the kick
+    // band) or a snare (a clear mid-band attack that outweighs the kick band's), each relative
+    // to its band's strong attacks. Hip-hop's kick on the "and" of 3 is outvoted by its snare on
+    // 2 and 4. A tie (house: open hats on every off-beat) leaves it to the kick band's levels.
+    const std::vector<float>& kick_env = smooth ? e.low_smooth : e.low;
+    std::vector<float> kh, sh;
+    const double len_s = static_cast<double>(n) * hop_s;
+    for (double t = a; t < len_s - 0.05; t += period / 2) {
+      float h;
+      local_peak(kick_env, hop_s, t, 0.012, &h);
+      kh.push_back(h);
+      local_peak(e.mid, hop_s, t, 0.012, &h);
+      sh.push_back(h);
+    }
+    const float k90 = percentile90(kh), s90 = percentile90(sh);
+    double hits[2] = {0, 0};
+    for (size_t i = 0; i < kh.size() && k90 > 0 && s90 > 0; ++i) {
+      const double K = kh[i] / k90, S = sh[i] / s90;
+      if (K > 0.5 || (S > 0.5 && S > 1.5 * K)) hits[i % 2] += 1;
+    }
     double on, off;
     on_and_off(e.low, hop_s, a, period, &on, &off);
+    if (hits[0] > 1.5 * hits[1] || hits[1] > 1.5 * hits[0]) {
+      on = hits[0];
+      off = hits[1];
+    }
     if (off > 1.3 * on) a += period / 2;
   }
   // 5. Exact period and phase: the attack nearest every predicted beat, fitted as
@@ -459,7 +522,16 @@ TrackAnalysis analyse_track(const Track& track, const AnalysisOptions& opts) {
     env.low.reserve(env_len);
     env.mid.reserve(env_len);
   }
-  double e_prev[3] = {}, e_half[3] = {}, log_prev[3] = {};
+  double e_half[3] = {}, log_prev[3] = {};
+  // The kick band once more over 8 hops (10.7 ms) for the tempo search: a held bass note (an 808,
+  // a sub) measured over 2.7 ms rises and falls with every cycle, and those ripples, not the
+  // drums, then set the tempo (rock at 80 read 123.7, drum & bass at 172 137.5). Over 10.7 ms
+  // the ripple is a tenth as deep; the attacks' timing still comes from the short windows.
+  constexpr int kSmoothHops = 8;
+  double low_ring[kSmoothHops] = {}, low_sum = 0.0, low_log_prev = 0.0;
+  int ring_pos = 0;
+  if (opts.tempo) env.low_smooth.reserve(env_len);
+  double e_prev[3] = {};
   Biquad kick_lp = Biquad::lowpass(150.0, 0.707, kRate12);
   Biquad mid_hp = Biquad::highpass(200.0, 0.707, kRate12), mid_lp = Biquad::lowpass(3000.0, 0.707, kRate12);
 
@@ -567,12 +639,20 @@ TrackAnalysis analyse_track(const Track& track, const AnalysisOptions& opts) {
         if (n12 % kEnvHop12 == 0) {
           float rise[3];
           for (int b = 0; b < 3; ++b) {
+            if (b == 1) {
+              low_sum += e_half[1] - low_ring[ring_pos];
+              low_ring[ring_pos] = e_half[1];
+              const double lg = std::log1p(1000.0 * kDecimation * std::max(0.0, low_sum) / (kSmoothHops * kEnvHop));
+              env.low_smooth.push_back(static_cast<float>(std::max(0.0, lg - low_log_prev)));
+              low_log_prev = lg;
+            }
             const double lg = std::log1p(1000.0 * kDecimation * (e_half[b] + e_prev[b]) / (2 * kEnvHop));
             rise[b] = static_cast<float>(std::max(0.0, lg - log_prev[b]));
             log_prev[b] = lg;
             e_prev[b] = e_half[b];
             e_half[b] = 0;
           }
+          ring_pos = (ring_pos + 1) % kSmoothHops;
           env.full.push_back(rise[0] + rise[1]);
           env.low.push_back(rise[1]);
           env.mid.push_back(rise[2]);
