@@ -88,7 +88,7 @@ double fold_score(const std::vector<float>& env, double hop_s, double period_s, 
   for (size_t i = 0; i < env.size(); ++i, b += bins_per_hop) {
     if (b >= kBins) b -= kBins;
     if (env[i] <= 0.0f) continue;
-    hist[static_cast<int>(b) % kBins] += env[i];
+    hist[std::min(static_cast<int>(b), kBins - 1)] += env[i];  // b < kBins: no modulo needed
     total += env[i];
   }
   if (total <= 0) return 0.0;
