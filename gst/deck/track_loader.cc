@@ -3,6 +3,7 @@
 #include <gst/app/gstappsink.h>
 #include <gst/gst.h>
 
+#include <atomic>
 #include <chrono>
 
 namespace dju {
@@ -38,6 +39,28 @@ std::string bus_error(GstBus* bus, const char* fallback) {
   std::string r = describe_error(msg);
   gst_message_unref(msg);
   return r;
+}
+
+// The decoder's output, appended to the track on the decoder's own streaming thread: pulling
+// each buffer over to the loader thread instead cost a thread wake-up per buffer.
+struct DecodeTarget {
+  Track* track = nullptr;
+  std::atomic<int64_t> last_progress_us{0};
+};
+
+GstFlowReturn on_decoded(GstAppSink* sink, gpointer user_data) {
+  auto* target = static_cast<DecodeTarget*>(user_data);
+  GstSample* sample = gst_app_sink_pull_sample(sink);
+  if (!sample) return GST_FLOW_EOS;
+  GstBuffer* buf = gst_sample_get_buffer(sample);
+  GstMapInfo map;
+  if (buf && gst_buffer_map(buf, &map, GST_MAP_READ)) {
+    target->track->append(reinterpret_cast<const int16_t*>(map.data), map.size / 4);
+    gst_buffer_unmap(buf, &map);
+  }
+  gst_sample_unref(sample);
+  target->last_progress_us = g_get_monotonic_time();
+  return GST_FLOW_OK;
 }
 
 }  // namespace
@@ -101,42 +124,42 @@ bool load_track(const std::string& location, LoadedTrack& out, std::string& erro
   GstBus* bus = gst_element_get_bus(pipe);
 
   auto track = std::make_shared<Track>();
+  DecodeTarget target;
+  target.track = track.get();
+  target.last_progress_us = g_get_monotonic_time();
+  GstAppSinkCallbacks callbacks = {};
+  callbacks.new_sample = on_decoded;
+  gst_app_sink_set_callbacks(GST_APP_SINK(sink), &callbacks, &target, nullptr);
   bool ok = true;
   if (gst_element_set_state(pipe, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
     error = bus_error(bus, "the decoder refused to start");
     ok = false;
   }
-  auto last_progress = Clock::now();
+  // The decoder's thread fills the track; this one waits for the end, an error, a cancel or a
+  // stall (checked every 100 ms).
   while (ok) {
     if (cancel && cancel->load()) {
       error = "cancelled";
       ok = false;
       break;
     }
-    GstSample* sample = gst_app_sink_try_pull_sample(GST_APP_SINK(sink), 100 * GST_MSECOND);
-    if (sample) {
-      GstBuffer* buf = gst_sample_get_buffer(sample);
-      GstMapInfo map;
-      if (buf && gst_buffer_map(buf, &map, GST_MAP_READ)) {
-        track->append(reinterpret_cast<const int16_t*>(map.data), map.size / 4);
-        gst_buffer_unmap(buf, &map);
+    GstMessage* m = gst_bus_timed_pop_filtered(bus, 100 * GST_MSECOND,
+                                               static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+    if (m) {
+      const bool eos = GST_MESSAGE_TYPE(m) == GST_MESSAGE_EOS;
+      if (!eos) {
+        error = describe_error(m);
+        ok = false;
       }
-      gst_sample_unref(sample);
-      last_progress = Clock::now();
-      continue;
-    }
-    if (gst_app_sink_is_eos(GST_APP_SINK(sink))) break;
-    if (GstMessage* m = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR)) {
-      error = describe_error(m);
       gst_message_unref(m);
-      ok = false;
       break;
     }
-    if (seconds_since(last_progress) > 20.0) {
+    if (g_get_monotonic_time() - target.last_progress_us.load() > 20 * G_USEC_PER_SEC) {
       error = "decoder stalled (no audio for 20 s)";
       ok = false;
     }
   }
+  // Stops the decoder's thread: after this nothing touches the track from there.
   gst_element_set_state(pipe, GST_STATE_NULL);
   gst_object_unref(bus);
   gst_object_unref(sink);

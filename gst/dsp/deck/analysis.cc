@@ -49,7 +49,9 @@ struct Biquad {
     return b;
   }
   double run(double x) {
-    const double y = b0 * x + b1 * x1 + b2 * x2 - a1 * y1 - a2 * y2;
+    // The last output's term added last: the chain from one sample to the next is one multiply
+    // and one add (the other terms are ready early), where the textbook order makes it three.
+    const double y = (b0 * x + b1 * x1 + b2 * x2 - a2 * y2) - a1 * y1;
     x2 = x1;
     x1 = x;
     y2 = y1;
@@ -86,7 +88,7 @@ double fold_score(const std::vector<float>& env, double hop_s, double period_s, 
   for (size_t i = 0; i < env.size(); ++i, b += bins_per_hop) {
     if (b >= kBins) b -= kBins;
     if (env[i] <= 0.0f) continue;
-    hist[static_cast<int>(b) % kBins] += env[i];
+    hist[std::min(static_cast<int>(b), kBins - 1)] += env[i];  // b < kBins: no modulo needed
     total += env[i];
   }
   if (total <= 0) return 0.0;
@@ -252,6 +254,13 @@ void on_and_off(const std::vector<float>& env, double hop_s, double a, double pe
   }
 }
 
+// The 90th percentile (the level of a band's strong attacks).
+float percentile90(std::vector<float> v) {
+  if (v.empty()) return 0.0f;
+  std::nth_element(v.begin(), v.begin() + v.size() * 9 / 10, v.end());
+  return v[v.size() * 9 / 10];
+}
+
 // The best period near `bpm` (±span, fractional) by folding, with its phase.
 double best_fold(const std::vector<float>& env, double hop_s, double lo, double hi, double step, double* phase) {
   double best_bpm = 0, best_score = -1;
@@ -279,7 +288,11 @@ BeatGrid fit_beat_grid(const OnsetEnvelopes& e, double min_bpm, double max_bpm, 
   // the phase off the beat).
   std::vector<float> drums(n);
   for (size_t i = 0; i < n; ++i) drums[i] = e.low[i] + e.mid[i];
-  const std::vector<float> drums2 = halve_rate(drums);
+  // For the tempo search (steps 1–3): the kick band that a held bass note does not ripple.
+  const bool smooth = e.low_smooth.size() == n;
+  std::vector<float> drums_t(n);
+  for (size_t i = 0; i < n; ++i) drums_t[i] = (smooth ? e.low_smooth[i] : e.low[i]) + e.mid[i];
+  const std::vector<float> drums2 = halve_rate(drums_t);
   const double hop2 = 2 * hop_s;
 
   // 1. Tempo class: the strongest periodicity of the drums within one octave [min, 2·min), where
@@ -288,7 +301,7 @@ BeatGrid fit_beat_grid(const OnsetEnvelopes& e, double min_bpm, double max_bpm, 
   constexpr int kCoarse = 8;  // 93.75 values a second
   std::vector<float> coarse(n / kCoarse);
   for (size_t i = 0; i < coarse.size(); ++i)
-    for (int k = 0; k < kCoarse; ++k) coarse[i] += drums[i * kCoarse + k];
+    for (int k = 0; k < kCoarse; ++k) coarse[i] += drums_t[i * kCoarse + k];
   for (size_t i = 1; i + 1 < coarse.size(); ++i) coarse[i - 1] = 0.25f * coarse[i - 1] + 0.5f * coarse[i] + 0.25f * coarse[i + 1];
   const double hopc = kCoarse * hop_s;
   const size_t max_lag = static_cast<size_t>(std::ceil(4 * 60.0 / min_bpm / hopc)) + 2;
@@ -314,37 +327,89 @@ BeatGrid fit_beat_grid(const OnsetEnvelopes& e, double min_bpm, double max_bpm, 
   double slow = best_fold(drums2, hop2, rough * 0.98, rough * 1.02, 0.04, &phase);
   slow = best_fold(drums2, hop2, slow - 0.05, slow + 0.05, 0.01, &phase);
   if (slow <= 0) return grid;
+  // The phase from the plain drums envelope (the short kick window places attacks better).
+  fold_score(halve_rate(drums), hop2, 60.0 / slow, &phase);
   double bpm = slow;
-  // 3. Octave: when this tempo's double is also in range, the drums decide. On the faster grid,
-  //    take the beats two by two (every other beat: classes A and B). The faster tempo is the beat
-  //    when the kick hits both classes alike (four to the floor), or when kick and snare take turns
-  //    (the snare's class is not the kick's: a backbeat, as drum & bass at 174 has it). When kick
-  //    and snare share a class, the other one only holds off-beats: the slower tempo is the beat
-  //    (hip-hop at 90, its snare on 2 and 4).
+  // 3. Octave: when this tempo's double is also in range (hip-hop at 85 or drum & bass at 170?),
+  //    the drums decide, as a listener does: the backbeat snare falls on every other beat. On the
+  //    faster grid, count the beats four by four (classes 0–3). A snare in two opposite classes
+  //    (every second fast beat) makes the faster tempo the beat; a snare in one class only (every
+  //    fourth fast beat: every second slow beat) the slower one, the beat being its class and the
+  //    one opposite. Without a clear snare the kick decides: on every fast beat alike (four to
+  //    the floor) the faster tempo, otherwise the slower, on the pair of classes the kick holds.
   if (slow * 2 < max_bpm) {
     double fast_phase = 0;
     const double fast = best_fold(drums2, hop2, slow * 2 - 0.05, slow * 2 + 0.05, 0.01, &fast_phase);
-    const double two_beats = 2 * 60.0 / fast;
-    double low_a, low_b, mid_a, mid_b;
-    on_and_off(e.low, hop_s, fast_phase, two_beats, &low_a, &low_b);
-    on_and_off(e.mid, hop_s, fast_phase, two_beats, &mid_a, &mid_b);
-    const bool kick_both = std::min(low_a, low_b) > 0.7 * std::max(low_a, low_b);
-    const bool kick_a = low_a >= low_b;
-    const bool snare_clear = std::min(mid_a, mid_b) < std::max(mid_a, mid_b) / 1.3;
-    const bool snare_a = mid_a >= mid_b;
-    if (kick_both || (snare_clear && snare_a != kick_a)) {
+    const double fb = 60.0 / fast;
+    // Each beat of the fast grid: its kick (low band) and snare (mid band) attack, each relative
+    // to the band's strong attacks (its 90th percentile). A snare hit is a clear mid-band attack
+    // that outweighs the low band's (a kick's attack reaches into the mid band too).
+    std::vector<float> kh, sh;
+    const double len_s = static_cast<double>(n) * hop_s;
+    const std::vector<float>& kick_env = smooth ? e.low_smooth : e.low;
+    for (double t = fast_phase; t < len_s - 0.05; t += fb) {
+      float h;
+      local_peak(kick_env, hop_s, t, 0.012, &h);
+      kh.push_back(h);
+      local_peak(e.mid, hop_s, t, 0.012, &h);
+      sh.push_back(h);
+    }
+    const float k90 = percentile90(kh), s90 = percentile90(sh);
+    double sn[4] = {}, kk[4] = {};
+    for (size_t i = 0; i < kh.size() && k90 > 0 && s90 > 0; ++i) {
+      const double K = kh[i] / k90, S = sh[i] / s90;
+      if (S > 0.5 && S > 1.5 * K) sn[i % 4] += 1;
+      if (K > 0.5) kk[i % 4] += 1;
+    }
+    const double beats = static_cast<double>(kh.size()) / 4;  // positions per class
+    const int top = static_cast<int>(std::max_element(sn, sn + 4) - sn);
+    const double s_top = sn[top], s_opp = sn[(top + 2) % 4];
+    int beat_class = -1;  // fast-grid class of the slow beat, or -1 for the fast tempo
+    if (s_top > 0.25 * beats) {
+      beat_class = s_opp > 0.65 * s_top ? -1 : top % 2;
+    } else {
+      const double k_min = *std::min_element(kk, kk + 4), k_max = *std::max_element(kk, kk + 4);
+      const bool four_to_the_floor = k_max > 0 && k_min > 0.6 * k_max;
+      beat_class = four_to_the_floor ? -1 : (kk[0] + kk[2] >= kk[1] + kk[3] ? 0 : 1);
+    }
+    if (beat_class < 0) {
       bpm = fast;
       phase = fast_phase;
     } else {
       bpm = slow;
-      phase = fast_phase + (kick_a ? 0.0 : 60.0 / fast);
+      phase = fast_phase + beat_class * fb;
     }
   }
-  // 4. Half a beat: the beat is where the kick is.
+  // 4. Half a beat: the beat is where the drums are (the kick and the backbeat snare land on
+  //    beats; syncopated kicks and ghost notes between them).
   double period = 60.0 / bpm, a = phase;
   {
+    // Drum hits on the beats against hits half a beat off: a kick (a clear attack in the kick
+    // band) or a snare (a clear mid-band attack that outweighs the kick band's), each relative
+    // to its band's strong attacks. Hip-hop's kick on the "and" of 3 is outvoted by its snare on
+    // 2 and 4. A tie (house: open hats on every off-beat) leaves it to the kick band's levels.
+    const std::vector<float>& kick_env = smooth ? e.low_smooth : e.low;
+    std::vector<float> kh, sh;
+    const double len_s = static_cast<double>(n) * hop_s;
+    for (double t = a; t < len_s - 0.05; t += period / 2) {
+      float h;
+      local_peak(kick_env, hop_s, t, 0.012, &h);
+      kh.push_back(h);
+      local_peak(e.mid, hop_s, t, 0.012, &h);
+      sh.push_back(h);
+    }
+    const float k90 = percentile90(kh), s90 = percentile90(sh);
+    double hits[2] = {0, 0};
+    for (size_t i = 0; i < kh.size() && k90 > 0 && s90 > 0; ++i) {
+      const double K = kh[i] / k90, S = sh[i] / s90;
+      if (K > 0.5 || (S > 0.5 && S > 1.5 * K)) hits[i % 2] += 1;
+    }
     double on, off;
     on_and_off(e.low, hop_s, a, period, &on, &off);
+    if (hits[0] > 1.5 * hits[1] || hits[1] > 1.5 * hits[0]) {
+      on = hits[0];
+      off = hits[1];
+    }
     if (off > 1.3 * on) a += period / 2;
   }
   // 5. Exact period and phase: the attack nearest every predicted beat, fitted as
@@ -434,7 +499,7 @@ TrackAnalysis analyse_track(const Track& track, const AnalysisOptions& opts) {
   std::vector<uint32_t> wn(points, 0);
   // Band split as a coloured waveform shows it: lows below ~250 Hz, highs above ~2.5 kHz
   // (Mixxx's default EQ crossovers), one-pole filters are plenty for a display.
-  const double a_high = 1.0 - std::exp(-2.0 * M_PI * 2500.0 / kRate);
+  const double a_high = 1.0 - std::exp(-2.0 * M_PI * 2500.0 / kRate), keep_high = 1.0 - a_high;
   double lp_low = 0, lp_high = 0;
 
   // Most of the analysis runs on a 12 kHz mono signal (a 5 kHz low-pass, every 4th sample): the
@@ -457,7 +522,16 @@ TrackAnalysis analyse_track(const Track& track, const AnalysisOptions& opts) {
     env.low.reserve(env_len);
     env.mid.reserve(env_len);
   }
-  double e_prev[3] = {}, e_half[3] = {}, log_prev[3] = {};
+  double e_half[3] = {}, log_prev[3] = {};
+  // The kick band once more over 8 hops (10.7 ms) for the tempo search: a held bass note (an 808,
+  // a sub) measured over 2.7 ms rises and falls with every cycle, and those ripples, not the
+  // drums, then set the tempo (rock at 80 read 123.7, drum & bass at 172 137.5). Over 10.7 ms
+  // the ripple is a tenth as deep; the attacks' timing still comes from the short windows.
+  constexpr int kSmoothHops = 8;
+  double low_ring[kSmoothHops] = {}, low_sum = 0.0, low_log_prev = 0.0;
+  int ring_pos = 0;
+  if (opts.tempo) env.low_smooth.reserve(env_len);
+  double e_prev[3] = {};
   Biquad kick_lp = Biquad::lowpass(150.0, 0.707, kRate12);
   Biquad mid_hp = Biquad::highpass(200.0, 0.707, kRate12), mid_lp = Biquad::lowpass(3000.0, 0.707, kRate12);
 
@@ -469,7 +543,7 @@ TrackAnalysis analyse_track(const Track& track, const AnalysisOptions& opts) {
   Biquad dec1 = Biquad::lowpass(2400.0, 0.541, kRate12), dec2 = Biquad::lowpass(2400.0, 1.307, kRate12);
   aubio_fft_t* fft = opts.key ? new_aubio_fft(kKeyFft) : nullptr;
   fvec_t* kin = new_fvec(kKeyFft);
-  cvec_t* kspec = new_cvec(kKeyFft);
+  fvec_t* kspec = new_fvec(kKeyFft);  // packed complex spectrum (aubio_fft_do_complex)
   std::vector<float> kbuf(kKeyFft, 0.0f);
   uint_t kfill = 0;
   bool key_odd = false;
@@ -486,56 +560,99 @@ TrackAnalysis analyse_track(const Track& track, const AnalysisOptions& opts) {
   }
   double chroma[12] = {};
 
-  double sumsq = 0;
+  int64_t sumsq_i = 0;  // Σ (l + r)²: mono (l + r) / 65536, so Σ m² = sumsq_i / 2³²
   int peak_i = 0;
   int phase4 = 0;
   size_t n12 = 0;  // samples of the 12 kHz signal so far
   size_t p = 0;    // waveform point of frame i
   double next_point = frames_per_point;
+  // The loop runs in two passes per block: the 48 kHz pass (levels, the waveform's highs, the
+  // anti-alias filter) keeps every 4th filtered sample with its waveform point and its high-pass
+  // state, and the 12 kHz pass works on those. Each pass keeps its state in registers, and the
+  // waveform sums run in locals flushed once per point (a sum through memory at every sample was
+  // most of the loop's time); the arithmetic and its order are those of one pass.
+  constexpr size_t kBlock = 4096;  // frames
+  double x12[kBlock / kDecimation], lph12[kBlock / kDecimation];
+  uint32_t p12[kBlock / kDecimation];
+  double acc_h = 0.0;  // wh[p], wn[p] of the current point
+  uint32_t cnt_h = 0;
+  size_t acc_p = 0;
+  double acc_l = 0.0, acc_m = 0.0;  // wl[acc_lp], wm[acc_lp]
+  size_t acc_lp = 0;
   for (size_t i0 = 0; i0 < frames;) {
     if (opts.cancel && opts.cancel->load()) break;
-    size_t len = frames - i0;
+    size_t len = std::min(frames - i0, kBlock);
     const int16_t* pcm = track.span(i0, &len);
     if (!pcm || len == 0) break;
+    size_t k12 = 0;
     for (size_t j = 0; j < len; ++j) {
       const size_t i = i0 + j;
       const int li = pcm[2 * j], ri = pcm[2 * j + 1];
       peak_i = std::max(peak_i, std::max(std::abs(li), std::abs(ri)));
       const double m = (li + ri) * (0.5 / 32768.0);
-      sumsq += m * m;
+      sumsq_i += static_cast<int64_t>(li + ri) * (li + ri);  // exact, and no float chain
       while (p + 1 < points && static_cast<double>(i) >= next_point)
         next_point = static_cast<double>(++p + 1) * frames_per_point;
       if (opts.waveform) {
-        lp_high += a_high * (m - lp_high);
+        if (p != acc_p) {
+          wh[acc_p] = acc_h;
+          wn[acc_p] = cnt_h;
+          acc_p = p;
+          acc_h = wh[p];
+          cnt_h = wn[p];
+        }
+        lp_high = keep_high * lp_high + a_high * m;  // one-pole; the same as += a·(m − lp), a shorter chain
         const double hi = m - lp_high;
-        wh[p] += hi * hi;
-        wn[p]++;
+        acc_h += hi * hi;
+        cnt_h++;
       }
       const double x = anti_alias.run(m);
       if (++phase4 < kDecimation) continue;
       phase4 = 0;
+      x12[k12] = x;
+      lph12[k12] = lp_high;
+      p12[k12] = static_cast<uint32_t>(p);
+      ++k12;
+    }
+    for (size_t k = 0; k < k12; ++k) {
+      const double x = x12[k];
       ++n12;
       if (opts.waveform) {
+        if (p12[k] != acc_lp) {
+          wl[acc_lp] = acc_l;
+          wm[acc_lp] = acc_m;
+          acc_lp = p12[k];
+          acc_l = wl[acc_lp];
+          acc_m = wm[acc_lp];
+        }
         lp_low += a_low12 * (x - lp_low);
-        const double mid = lp_high - lp_low;
-        wl[p] += kDecimation * lp_low * lp_low;
-        wm[p] += kDecimation * mid * mid;
+        const double mid = lph12[k] - lp_low;
+        acc_l += kDecimation * lp_low * lp_low;
+        acc_m += kDecimation * mid * mid;
       }
       if (opts.tempo) {
-        const double k = kick_lp.run(x);
+        const double kk = kick_lp.run(x);
         const double md = mid_lp.run(mid_hp.run(x));
         e_half[0] += x * x;
-        e_half[1] += k * k;
+        e_half[1] += kk * kk;
         e_half[2] += md * md;
         if (n12 % kEnvHop12 == 0) {
           float rise[3];
           for (int b = 0; b < 3; ++b) {
+            if (b == 1) {
+              low_sum += e_half[1] - low_ring[ring_pos];
+              low_ring[ring_pos] = e_half[1];
+              const double lg = std::log1p(1000.0 * kDecimation * std::max(0.0, low_sum) / (kSmoothHops * kEnvHop));
+              env.low_smooth.push_back(static_cast<float>(std::max(0.0, lg - low_log_prev)));
+              low_log_prev = lg;
+            }
             const double lg = std::log1p(1000.0 * kDecimation * (e_half[b] + e_prev[b]) / (2 * kEnvHop));
             rise[b] = static_cast<float>(std::max(0.0, lg - log_prev[b]));
             log_prev[b] = lg;
             e_prev[b] = e_half[b];
             e_half[b] = 0;
           }
+          ring_pos = (ring_pos + 1) % kSmoothHops;
           env.full.push_back(rise[0] + rise[1]);
           env.low.push_back(rise[1]);
           env.mid.push_back(rise[2]);
@@ -548,11 +665,16 @@ TrackAnalysis analyse_track(const Track& track, const AnalysisOptions& opts) {
         kbuf[kfill++] = static_cast<float>(d);
         if (kfill == kKeyFft) {
           for (int j = 0; j < kKeyFft; ++j) kin->data[j] = kbuf[j] * hann[j];
-          aubio_fft_do(fft, kin, kspec);
+          // The complex output, not aubio_fft_do: that one also computes every bin's phase (an
+          // atan2 each), which the chroma never reads. Packed: real parts of bins 0..N/2, then
+          // the imaginary parts of bins N/2-1..1.
+          aubio_fft_do_complex(fft, kin, kspec);
+          const float* c = kspec->data;
           double frame_pc[12] = {}, total = 0;
           for (int b = 1; b <= kKeyFft / 2; ++b) {
             if (bin_pc[b] < 0) continue;
-            const double e = static_cast<double>(kspec->norm[b]);
+            const float im = b < kKeyFft / 2 ? c[kKeyFft - b] : 0.0f;
+            const double e = std::sqrt(static_cast<double>(c[b]) * c[b] + static_cast<double>(im) * im);
             frame_pc[bin_pc[b]] += e;
             total += e;
           }
@@ -566,7 +688,14 @@ TrackAnalysis analyse_track(const Track& track, const AnalysisOptions& opts) {
     }
     i0 += len;
   }
+  if (opts.waveform) {
+    wh[acc_p] = acc_h;
+    wn[acc_p] = cnt_h;
+    wl[acc_lp] = acc_l;
+    wm[acc_lp] = acc_m;
+  }
   res.peak = peak_i / 32768.0;
+  const double sumsq = static_cast<double>(sumsq_i) / 4294967296.0;
   res.rms_db = 10.0 * std::log10(std::max(1e-12, sumsq / static_cast<double>(frames)));
 
   if (opts.tempo) {
@@ -580,7 +709,7 @@ TrackAnalysis analyse_track(const Track& track, const AnalysisOptions& opts) {
     res.key = key_from_frame_chroma(chroma);
   }
   del_fvec(kin);
-  del_cvec(kspec);
+  del_fvec(kspec);
 
   if (opts.waveform) {
     double ml = 1e-12, mm = 1e-12, mh = 1e-12;

@@ -69,6 +69,9 @@ TrackAnalysis analyse_track(const Track& track, const AnalysisOptions& opts = {}
 struct OnsetEnvelopes {
   double hop_s = 0.0;
   std::vector<float> full, low, mid;
+  // The low band over a longer window (10.7 ms): what a held bass note does not ripple; used to
+  // find the tempo. Optional (empty: `low` is used).
+  std::vector<float> low_smooth;
 };
 
 // Beat grid from the onset envelopes, tempo within [min_bpm, max_bpm): the drums' periodicity picks

@@ -383,6 +383,12 @@ double DeckEngine::phase_kept(double target) const {
   return target + (cur_.pos - grid_.nearest_beat(cur_.pos));
 }
 
+bool DeckEngine::want_aa_filter() const {
+  // Keylock alone keeps SoundTouch's rate at exactly 1; a key shift (or keylock off with a key
+  // shift: pitch follows the rate) resamples.
+  return key_shift_ != 0.0;
+}
+
 bool DeckEngine::want_stretch() const {
   return (keylock_ || key_shift_ != 0.0) && !scratching_ && rate_ >= 0.25 && rate_ <= 4.0;
 }
@@ -403,8 +409,19 @@ DeckEngine::Voice DeckEngine::make_voice(double pos, bool sounding) {
   v.kind = VoiceKind::Stretch;
   v.st = old_.kind == VoiceKind::Stretch && old_.st == 0 ? 1 : 0;
   st_[v.st]->clear();
+  // SoundTouch always runs its rate transposer, even at rate 1 (keylock without key shift, the
+  // usual case), and its 64-tap anti-alias FIR is then pure cost: nothing is resampled, so nothing
+  // can alias. It is on only while a key shift resamples. Switching it changes the transposer's
+  // delay, so it is chosen per voice and a change of need crossfades to a fresh voice
+  // (render_block).
+  v.aa = want_aa_filter();
+  st_[v.st]->setSetting(SETTING_USE_AA_FILTER, v.aa ? 1 : 0);
   const double pitch = (keylock_ ? 1.0 : rate_) * std::exp2(key_shift_ / 12.0);
-  v.feed = pos - stretch_offset(rate_ / pitch);
+  // SoundTouch is fed whole track frames, copied rather than interpolated: WSOLA moves each
+  // sequence by up to ±(tau−1)·20 ms anyway, so half a frame (10 µs) of rounding is nothing, and
+  // a cubic interpolation per fed frame cost more than the stretcher itself. `base` starts from the
+  // rounded feed, so the reported position stays the one heard.
+  v.feed = std::round(pos - stretch_offset(rate_ / pitch));
   v.base = v.feed;
   return v;
 }
@@ -524,13 +541,7 @@ void DeckEngine::render_stretch(Voice& v, float* out, size_t n, double tempo) {
   }
   const Track& t = *track_;
   while (st.numSamples() < n) {
-    const double base = v.feed;
-    if (base == std::floor(base)) {
-      t.read(static_cast<ptrdiff_t>(base), feed_buf_.data(), kFeedChunk);
-    } else {
-      for (size_t i = 0; i < kFeedChunk; ++i)
-        read_interp(t, base + static_cast<double>(i), feed_buf_[2 * i], feed_buf_[2 * i + 1]);
-    }
+    t.read(static_cast<ptrdiff_t>(v.feed), feed_buf_.data(), kFeedChunk);  // feed is whole (make_voice)
     st.putSamples(feed_buf_.data(), kFeedChunk);
     v.feed += kFeedChunk;
   }
@@ -570,16 +581,24 @@ void DeckEngine::render_block(float* out, size_t n) {
     time_ += static_cast<int64_t>(n);
     return;
   }
-  // Rates of this block (a linear ramp towards the target).
-  for (size_t j = 0; j < n; ++j) {
-    if (rate_left_ > 0) {
-      rate_ += rate_step_;
-      if (--rate_left_ == 0) rate_ = rate_aim_;
+  // Rates of this block (a linear ramp towards the target), and the largest of them.
+  double max_rate = std::fabs(rate_);
+  if (rate_left_ > 0) {
+    for (size_t j = 0; j < n; ++j) {
+      if (rate_left_ > 0) {
+        rate_ += rate_step_;
+        if (--rate_left_ == 0) rate_ = rate_aim_;
+      }
+      rates_[j] = rate_;
+      max_rate = std::max(max_rate, std::fabs(rate_));
     }
-    rates_[j] = rate_;
+  } else {
+    std::fill(rates_.begin(), rates_.begin() + static_cast<ptrdiff_t>(n), rate_);
   }
   const bool sounding = cur_.kind != VoiceKind::Silent;
-  if (sounding && want_stretch() != (cur_.kind == VoiceKind::Stretch)) start_voice(true);
+  if (sounding && (want_stretch() != (cur_.kind == VoiceKind::Stretch) ||
+                   (cur_.kind == VoiceKind::Stretch && cur_.aa != want_aa_filter())))
+    start_voice(true);
 
   const double frames = static_cast<double>(track_->frames());
   size_t done = 0;
@@ -591,7 +610,14 @@ void DeckEngine::render_block(float* out, size_t n) {
     enum { kNone, kLoop, kLoopBack, kEnd } event = kNone;
     size_t k = m;
     double p = cur_.pos;
-    if (cur_.kind != VoiceKind::Silent) {
+    // Whether this stretch of the block can reach a loop end or the track's end at all: most
+    // blocks cannot, and then the per-frame search below is skipped (one frame of margin covers
+    // the rounding of the running sum).
+    const double reach = (stretch ? std::fabs(block_rate) : max_rate) * static_cast<double>(m) + 1.0;
+    const bool clear_of_end = p + reach < frames;
+    const bool clear_of_loop = !loop_active_ || (p + reach < loop_end_ && p - reach >= loop_start_) ||
+                               p - reach >= loop_end_ || p + reach < loop_start_;
+    if (cur_.kind != VoiceKind::Silent && !(clear_of_end && clear_of_loop)) {
       for (size_t j = 0; j < m; ++j) {
         const double r = stretch ? block_rate : rates[j];
         const double prev = p;

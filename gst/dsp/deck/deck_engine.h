@@ -132,6 +132,7 @@ class DeckEngine {
     double feed = 0.0;  // next frame to feed SoundTouch (Stretch)
     double base = 0.0;  // Stretch: feed origin + frames consumed at the tempo so far
     double st_tempo = 0.0, st_pitch = 0.0;
+    bool aa = false;    // Stretch: SoundTouch's anti-alias filter on (a key shift resamples)
   };
 
   // All below: mutex held.
@@ -143,6 +144,7 @@ class DeckEngine {
   void start_voice(bool sounding);     // play/pause/mode switch: crossfade to a fresh voice
   void release_voice(Voice& v);
   bool want_stretch() const;
+  bool want_aa_filter() const;
   double rate_target() const;
   double quantized(double pos) const;
   double phase_kept(double target) const;  // quantize: keep the beat phase through a jump
