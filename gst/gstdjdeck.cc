@@ -757,6 +757,18 @@ static gboolean gst_djdeck_query(GstBaseSrc* src, GstQuery* query) {
   return GST_BASE_SRC_CLASS(gst_djdeck_parent_class)->query(src, query);
 }
 
+// Downstream often proposes no buffer pool (fakesink, most in-place filters, queues before a
+// mixer); GstBaseSrc then allocates and frees every 256-frame block. A pool of the deck's own
+// recycles them instead. samples-per-buffer is fixed from READY on, so the pool's size holds.
+static gboolean gst_djdeck_decide_allocation(GstBaseSrc* src, GstQuery* query) {
+  if (gst_query_get_n_allocation_pools(query) == 0) {
+    GstBufferPool* pool = gst_buffer_pool_new();
+    gst_query_add_allocation_pool(query, pool, gst_base_src_get_blocksize(src), 0, 0);
+    gst_object_unref(pool);
+  }
+  return GST_BASE_SRC_CLASS(gst_djdeck_parent_class)->decide_allocation(src, query);
+}
+
 static GstFlowReturn gst_djdeck_fill(GstBaseSrc* src, guint64 offset, guint size, GstBuffer* buf) {
   (void)offset;
   GstDjDeck* self = GST_DJDECK(src);
@@ -933,4 +945,5 @@ static void gst_djdeck_class_init(GstDjDeckClass* klass) {
   basesrc_class->get_times = gst_djdeck_get_times;
   basesrc_class->query = gst_djdeck_query;
   basesrc_class->fill = gst_djdeck_fill;
+  basesrc_class->decide_allocation = gst_djdeck_decide_allocation;
 }
