@@ -262,6 +262,28 @@ float percentile90(std::vector<float> v) {
 }
 
 // The best period near `bpm` (±span, fractional) by folding, with its phase.
+// Kick-band and mid-band attack heights at every step of a grid from `start`, each relative to
+// its band's strong attacks (its 90th percentile), for telling kicks, snares and off-beats apart.
+struct DrumHits {
+  std::vector<float> kick, snare;
+  float kick90 = 0, snare90 = 0;
+};
+
+DrumHits drum_hits(const std::vector<float>& kick_env, const std::vector<float>& mid_env, double hop_s,
+                   double len_s, double start, double step) {
+  DrumHits d;
+  for (double t = start; t < len_s - 0.05; t += step) {
+    float h;
+    local_peak(kick_env, hop_s, t, 0.012, &h);
+    d.kick.push_back(h);
+    local_peak(mid_env, hop_s, t, 0.012, &h);
+    d.snare.push_back(h);
+  }
+  d.kick90 = percentile90(d.kick);
+  d.snare90 = percentile90(d.snare);
+  return d;
+}
+
 double best_fold(const std::vector<float>& env, double hop_s, double lo, double hi, double step, double* phase) {
   double best_bpm = 0, best_score = -1;
   for (double bpm = lo; bpm <= hi; bpm += step) {
@@ -344,17 +366,10 @@ BeatGrid fit_beat_grid(const OnsetEnvelopes& e, double min_bpm, double max_bpm, 
     // Each beat of the fast grid: its kick (low band) and snare (mid band) attack, each relative
     // to the band's strong attacks (its 90th percentile). A snare hit is a clear mid-band attack
     // that outweighs the low band's (a kick's attack reaches into the mid band too).
-    std::vector<float> kh, sh;
-    const double len_s = static_cast<double>(n) * hop_s;
-    const std::vector<float>& kick_env = smooth ? e.low_smooth : e.low;
-    for (double t = fast_phase; t < len_s - 0.05; t += fb) {
-      float h;
-      local_peak(kick_env, hop_s, t, 0.012, &h);
-      kh.push_back(h);
-      local_peak(e.mid, hop_s, t, 0.012, &h);
-      sh.push_back(h);
-    }
-    const float k90 = percentile90(kh), s90 = percentile90(sh);
+    const DrumHits d = drum_hits(smooth ? e.low_smooth : e.low, e.mid, hop_s, static_cast<double>(n) * hop_s,
+                                 fast_phase, fb);
+    const std::vector<float>&kh = d.kick, &sh = d.snare;
+    const float k90 = d.kick90, s90 = d.snare90;
     double sn[4] = {}, kk[4] = {};
     for (size_t i = 0; i < kh.size() && k90 > 0 && s90 > 0; ++i) {
       const double K = kh[i] / k90, S = sh[i] / s90;
@@ -388,17 +403,10 @@ BeatGrid fit_beat_grid(const OnsetEnvelopes& e, double min_bpm, double max_bpm, 
     // band) or a snare (a clear mid-band attack that outweighs the kick band's), each relative
     // to its band's strong attacks. Hip-hop's kick on the "and" of 3 is outvoted by its snare on
     // 2 and 4. A tie (house: open hats on every off-beat) leaves it to the kick band's levels.
-    const std::vector<float>& kick_env = smooth ? e.low_smooth : e.low;
-    std::vector<float> kh, sh;
-    const double len_s = static_cast<double>(n) * hop_s;
-    for (double t = a; t < len_s - 0.05; t += period / 2) {
-      float h;
-      local_peak(kick_env, hop_s, t, 0.012, &h);
-      kh.push_back(h);
-      local_peak(e.mid, hop_s, t, 0.012, &h);
-      sh.push_back(h);
-    }
-    const float k90 = percentile90(kh), s90 = percentile90(sh);
+    const DrumHits d = drum_hits(smooth ? e.low_smooth : e.low, e.mid, hop_s, static_cast<double>(n) * hop_s, a,
+                                 period / 2);
+    const std::vector<float>&kh = d.kick, &sh = d.snare;
+    const float k90 = d.kick90, s90 = d.snare90;
     double hits[2] = {0, 0};
     for (size_t i = 0; i < kh.size() && k90 > 0 && s90 > 0; ++i) {
       const double K = kh[i] / k90, S = sh[i] / s90;
