@@ -67,26 +67,26 @@ int main(int argc, char** argv) {
     quiet[i] = 0.5f * (a[i] + b[i]);
   }
 
+  // The bench's EQ settings (scripts/bench's `djeq low=-6 mid=2 high=3`).
+  auto bench_eq = [](dju::IsolatorEq& e) {
+    e.configure(kRate, 2);
+    e.set_band_gain(dju::IsolatorEq::kLow, dju::db_to_gain(-6.0f));
+    e.set_band_gain(dju::IsolatorEq::kMid, dju::db_to_gain(2.0f));
+    e.set_band_gain(dju::IsolatorEq::kHigh, dju::db_to_gain(3.0f));
+    e.reset();
+  };
   double kernel_ns[4] = {0, 0, 0, 0};
   for (auto kernel : {dju::IsolatorEq::Kernel::Portable, dju::IsolatorEq::Kernel::Avx2,
                       dju::IsolatorEq::Kernel::Avx512}) {
     if (!dju::IsolatorEq::force_kernel(kernel)) continue;
     dju::IsolatorEq k;
-    k.configure(kRate, 2);
-    k.set_band_gain(dju::IsolatorEq::kLow, dju::db_to_gain(-6.0f));
-    k.set_band_gain(dju::IsolatorEq::kMid, dju::db_to_gain(2.0f));
-    k.set_band_gain(dju::IsolatorEq::kHigh, dju::db_to_gain(3.0f));
-    k.reset();
+    bench_eq(k);
     kernel_ns[static_cast<int>(kernel)] = ns_per_frame(a, [&](float* d, uint32_t n) { k.process(d, n); });
   }
   dju::IsolatorEq::force_kernel(dju::IsolatorEq::Kernel::Auto);
 
   dju::IsolatorEq eq;
-  eq.configure(kRate, 2);
-  eq.set_band_gain(dju::IsolatorEq::kLow, dju::db_to_gain(-6.0f));
-  eq.set_band_gain(dju::IsolatorEq::kMid, dju::db_to_gain(2.0f));
-  eq.set_band_gain(dju::IsolatorEq::kHigh, dju::db_to_gain(3.0f));
-  eq.reset();
+  bench_eq(eq);
   const double eq_ns = ns_per_frame(a, [&](float* d, uint32_t n) { eq.process(d, n); });
 
   std::vector<float> out(kBlock * 2);
