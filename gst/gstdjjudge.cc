@@ -50,17 +50,22 @@
  * - `phrase-offset` (#gdouble): beats between the blend's start and the nearest 16-bar boundary of the
  *   outgoing track (counted from when that deck started playing).
  *
- * djjudge does not preroll. A pipeline whose only sink it is can miss its EOS when a decodebin
- * finishes prerolling after the pipeline went to PLAYING (GStreamer drops the EOS of a sink that
- * does not preroll in that race; `fakesink async=false` alone shows the same); tee one deck to a
- * `fakesink` as below and the pipeline prerolls on it.
+ * djjudge is a sink that prerolls like a #GstBaseSink, over all its pads: going to PAUSED is ASYNC
+ * and completes once every linked pad has a buffer, a GAP or EOS; in PAUSED the streaming threads
+ * wait with their data until PLAYING (or a flush, READY, or the pad's release); going back from
+ * PLAYING to PAUSED prerolls again, and so does a flushing seek. With live decks the pipeline plays
+ * at once (their sources do not preroll) and a live deck never waits at all. It can be the
+ * only sink of a pipeline: EOS is posted once, when every pad has reached EOS and the pipeline
+ * plays, after the last `final` message. The latency query is answered from all pads' upstream
+ * (combined as a bin does), as not live: the judge does not sync to the clock, so it never holds
+ * the pipeline's latency. `async=false` (as on a base sink) makes the state changes complete at once;
+ * the streaming threads still wait in PAUSED.
  *
  * ## Example launch line
  * |[
  * gst-launch-1.0 -m djjudge name=j \
- *   filesrc location=a.flac ! decodebin ! audioconvert ! audioresample ! tee name=t ! queue ! j.deck_0 \
- *   t. ! queue ! fakesink sync=false \
- *   filesrc location=b.flac ! decodebin ! audioconvert ! audioresample ! volume volume=0 ! j.deck_1
+ *   filesrc location=a.flac ! decodebin ! audioconvert ! audioresample ! j.deck_0 \
+ *   filesrc location=b.flac ! decodebin ! audioconvert ! audioresample ! j.deck_1
  * ]|
  */
 #ifdef HAVE_CONFIG_H
@@ -71,6 +76,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <condition_variable>
@@ -195,6 +201,9 @@ struct DeckInput {
   bool eos = false;
   bool skipped = false;          // stalled: judged as silence until it delivers again
   bool live = false;
+  bool flushing = false;         // between FLUSH_START and FLUSH_STOP on this pad
+  bool prerolled = false;        // holds a buffer, or had a GAP or EOS, since the element needed preroll
+  bool holding = false;          // its streaming thread holds a buffer (or a GAP) here, at the gate or past it
   bool paced = false;            // its latest buffer came no earlier than its running time (or live)
   int64_t start_pos = 0;         // judge frame of its first sample (frames before are silence)
   int64_t write_pos = 0;         // judge frame of the next sample to write
@@ -213,8 +222,21 @@ struct GstDjJudgePrivate {
   int64_t first = 0;      // judge frame of the judge's time 0
   int64_t processed = 0;  // next judge frame to judge
   uint64_t activity = 0;  // buffers and events seen on any pad (to tell a stalled deck from a slow one)
-  bool flushing = false;
   bool eos_posted = false;
+  // Prerolling, as a GstBaseSink does it but over every linked pad. `stopping`: going to READY (every
+  // wait ends); `need_preroll`: in PAUSED, streaming threads wait at the preroll gate; `async_pending`:
+  // an ASYNC state change waits for every linked pad to preroll; `playing`: PLAYING (or committing to
+  // it), so that the clock's running time tells paced decks from free ones.
+  bool stopping = true;
+  bool need_preroll = false;
+  bool async_pending = false;
+  std::atomic<bool> playing{false};
+  std::atomic<bool> async_enabled{true};  // `async`: go to PAUSED asynchronously (GstBaseSink's property)
+  std::condition_variable preroll_cond;
+  // Orders commits from the streaming threads with the state changes (GstBaseSink's PREROLL_LOCK);
+  // taken before `lock`, never while a streaming thread waits. Messages about the state are posted
+  // with it held, so that an async-done never crosses a state change.
+  std::mutex state_lock;
 };
 
 struct _GstDjJudge {
@@ -269,9 +291,11 @@ static GstMessage* report_message(GstDjJudge* self, const dju::JudgeReport& r, G
 using ReportBatch = std::vector<dju::JudgeReport>;
 
 // Judging may begin once every requested deck has delivered audio (or ended, or stalled), or as soon
-// as a live deck has: a live deck never waits.
+// as a live deck has: a live deck never waits. A deck whose first buffer is already here (held at
+// the preroll gate until the pipeline plays) is waited for all the same, so that it keeps its place
+// on the timeline.
 static bool may_start(const GstDjJudgePrivate* p) {
-  bool any = false, any_live = false, all = true;
+  bool any = false, any_live = false, all = true, held = false;
   for (const auto& d : p->decks) {
     if (!d.pad) continue;
     if (d.started) {
@@ -279,9 +303,10 @@ static bool may_start(const GstDjJudgePrivate* p) {
       any_live = any_live || d.live;
     } else if (!d.eos && !d.skipped) {
       all = false;
+      held = held || d.holding;
     }
   }
-  return any && (all || any_live);
+  return any && (all || (any_live && !held));
 }
 
 // The first frame a deck may not write yet (its ring is full up to there).
@@ -359,6 +384,110 @@ static void post_reports(GstDjJudge* self, const ReportBatch& reports, GstClockT
   }
 }
 
+/* ---------------- prerolling ---------------- */
+
+// Every linked pad has prerolled (holds a buffer, or had a GAP or EOS); false with no linked pad.
+static bool all_prerolled(const GstDjJudgePrivate* p) {
+  bool any = false;
+  for (const auto& d : p->decks) {
+    if (!d.pad || !gst_pad_is_linked(GST_PAD(d.pad))) continue;
+    if (!d.prerolled && !d.eos) return false;
+    any = true;
+  }
+  return any;
+}
+
+// The streaming thread's half of an ASYNC state change, as gst_base_sink_commit_state: moves the
+// element to its pending state (PAUSED, or PLAYING when the pipeline went on meanwhile), posting
+// state-changed and async-done. Returns the state now, or GST_STATE_VOID_PENDING when the element is
+// going down and nothing was committed. Called with state_lock held.
+static GstState commit_state(GstDjJudge* self) {
+  GST_OBJECT_LOCK(self);
+  const GstState current = GST_STATE(self), next = GST_STATE_NEXT(self), pending = GST_STATE_PENDING(self);
+  if (pending == GST_STATE_VOID_PENDING) {  // the state function got there first
+    GST_OBJECT_UNLOCK(self);
+    return current;
+  }
+  if (pending != GST_STATE_PAUSED && pending != GST_STATE_PLAYING) {
+    GST_OBJECT_UNLOCK(self);
+    return GST_STATE_VOID_PENDING;
+  }
+  const bool to_playing = pending == GST_STATE_PLAYING;
+  GST_STATE(self) = pending;
+  GST_STATE_NEXT(self) = GST_STATE_VOID_PENDING;
+  GST_STATE_PENDING(self) = GST_STATE_VOID_PENDING;
+  GST_STATE_RETURN(self) = GST_STATE_CHANGE_SUCCESS;
+  GST_OBJECT_UNLOCK(self);
+  GST_DEBUG_OBJECT(self, "prerolled on every deck: committing to %s", gst_element_state_get_name(pending));
+  // As GstBaseSink: PAUSED is posted unless we were PAUSED already (a lost state in PLAYING), then
+  // async-done, then PLAYING when the pipeline asked for it meanwhile.
+  if (!to_playing || current == GST_STATE_READY)
+    gst_element_post_message(GST_ELEMENT(self),
+                             gst_message_new_state_changed(GST_OBJECT(self), current, next,
+                                                           to_playing ? GST_STATE_PLAYING : GST_STATE_VOID_PENDING));
+  gst_element_post_message(GST_ELEMENT(self), gst_message_new_async_done(GST_OBJECT(self), GST_CLOCK_TIME_NONE));
+  if (to_playing)
+    gst_element_post_message(GST_ELEMENT(self),
+                             gst_message_new_state_changed(GST_OBJECT(self), GST_STATE_PAUSED, GST_STATE_PLAYING,
+                                                           GST_STATE_VOID_PENDING));
+  GST_STATE_BROADCAST(self);
+  return pending;
+}
+
+// Commits the pending ASYNC state change once every linked pad has prerolled. `lk` holds p->lock on
+// entry and on return (it is let go meanwhile: state_lock comes first).
+static void try_commit(GstDjJudge* self, std::unique_lock<std::mutex>& lk) {
+  GstDjJudgePrivate* p = self->priv;
+  if (!p->async_pending || p->stopping || !all_prerolled(p)) return;
+  lk.unlock();
+  std::lock_guard<std::mutex> sl(p->state_lock);
+  lk.lock();
+  if (!p->async_pending || p->stopping || !all_prerolled(p)) return;  // done meanwhile, or going down
+  p->async_pending = false;
+  lk.unlock();
+  const GstState now = commit_state(self);
+  lk.lock();
+  if (now == GST_STATE_PLAYING) {
+    p->need_preroll = false;
+    p->playing = true;
+    p->preroll_cond.notify_all();
+    p->cond.notify_all();
+  }
+}
+
+// Why this pad's streaming thread must stop: GST_FLOW_OK while it may go on.
+static GstFlowReturn pad_status(GstDjJudge* self, GstDjJudgePad* jpad) {
+  const int idx = pad_index(self, GST_PAD(jpad));
+  if (idx < 0) return GST_FLOW_FLUSHING;  // released
+  if (self->priv->stopping || self->priv->decks[idx].flushing) return GST_FLOW_FLUSHING;
+  return GST_FLOW_OK;
+}
+
+// The preroll gate, passed with a buffer, a GAP or EOS (gst_base_sink_do_preroll and
+// wait_preroll): while the element needs preroll, the pad counts as prerolled, the state is
+// committed once every linked pad is, and the thread waits here until PLAYING, a flush, READY or the
+// pad's release. A live deck never waits: it keeps time by the clock, and its source only delivers
+// once the pipeline plays (it still prerolls: the state commits once every deck has delivered).
+static GstFlowReturn preroll_gate(GstDjJudge* self, std::unique_lock<std::mutex>& lk, GstDjJudgePad* jpad,
+                                  bool live, bool* held = nullptr) {
+  GstDjJudgePrivate* p = self->priv;
+  GstFlowReturn ret = pad_status(self, jpad);
+  if (ret != GST_FLOW_OK) return ret;
+  DeckInput& d = p->decks[pad_index(self, GST_PAD(jpad))];
+  d.holding = true;  // the caller lets go
+  if (!p->need_preroll) return ret;
+  d.prerolled = true;
+  try_commit(self, lk);
+  if (live) return pad_status(self, jpad);
+  while (p->need_preroll) {
+    if ((ret = pad_status(self, jpad)) != GST_FLOW_OK) return ret;
+    if (held) *held = true;
+    GST_LOG_OBJECT(jpad, "prerolled: waiting for PLAYING");
+    p->preroll_cond.wait(lk);
+  }
+  return pad_status(self, jpad);
+}
+
 static GstFlowReturn gst_dj_judge_chain(GstPad* pad, GstObject* parent, GstBuffer* buf) {
   GstDjJudge* self = GST_DJ_JUDGE(parent);
   GstDjJudgePrivate* p = self->priv;
@@ -381,26 +510,32 @@ static GstFlowReturn gst_dj_judge_chain(GstPad* pad, GstObject* parent, GstBuffe
     jpad->live_checked = TRUE;
   }
   const bool live = jpad->live;
-  // The pipeline clock's running time now: tells a deck paced in real time (buffers arrive at their
-  // running time) from one rendered as fast as possible (they arrive early).
-  GstClockTime now = GST_CLOCK_TIME_NONE;
-  if (GstClock* clock = gst_element_get_clock(GST_ELEMENT(self))) {
-    const GstClockTime base = gst_element_get_base_time(GST_ELEMENT(self));
-    const GstClockTime t = gst_clock_get_time(clock);
-    if (GST_STATE(self) == GST_STATE_PLAYING && t >= base) now = t - base;
-    gst_object_unref(clock);
-  }
   GstFlowReturn ret = GST_FLOW_OK;
   {
     std::unique_lock<std::mutex> lk(p->lock);
-    const int idx = pad_index(self, pad);
-    if (idx < 0 || p->flushing) {
+    bool held = false;  // waited at the gate: late by our own doing, not by its pacing
+    ret = preroll_gate(self, lk, jpad, live, &held);
+    if (ret != GST_FLOW_OK) {
+      const int idx = pad_index(self, pad);
+      if (idx >= 0) p->decks[idx].holding = false;
       lk.unlock();
       gst_buffer_unmap(buf, &map);
       gst_buffer_unref(buf);
-      return idx < 0 ? GST_FLOW_NOT_LINKED : GST_FLOW_FLUSHING;
+      return ret;
     }
+    const int idx = pad_index(self, pad);
     DeckInput& d = p->decks[idx];
+    // The pipeline clock's running time now: tells a deck paced in real time (buffers arrive at
+    // their running time) from one rendered as fast as possible (they arrive early).
+    GstClockTime now = GST_CLOCK_TIME_NONE;
+    if (p->playing || live) {  // a live deck delivers only once the pipeline has its clock
+      if (GstClock* clock = gst_element_get_clock(GST_ELEMENT(self))) {
+        const GstClockTime base = gst_element_get_base_time(GST_ELEMENT(self));
+        const GstClockTime t = gst_clock_get_time(clock);
+        if (t >= base) now = t - base;
+        gst_object_unref(clock);
+      }
+    }
     d.live = live;
     d.skipped = false;
     ++p->activity;
@@ -409,8 +544,8 @@ static GstFlowReturn gst_dj_judge_chain(GstPad* pad, GstObject* parent, GstBuffe
     int64_t gap = 0;   // silent frames to write before the buffer
     int64_t skip = 0;  // leading frames of the buffer to drop
     if (GST_CLOCK_TIME_IS_VALID(rt)) {
-      d.paced = live || (GST_CLOCK_TIME_IS_VALID(now) && rt <= now + 100 * GST_MSECOND);
-      if (!d.started && GST_CLOCK_TIME_IS_VALID(now) && now > rt + 200 * GST_MSECOND) {
+      d.paced = live || (!held && GST_CLOCK_TIME_IS_VALID(now) && rt <= now + 100 * GST_MSECOND);
+      if (!d.started && !held && GST_CLOCK_TIME_IS_VALID(now) && now > rt + 200 * GST_MSECOND) {
         // A deck that starts later than its timestamps say (`identity sync=true ts-offset=…`) while
         // the others play in real time comes in now, as the listener would hear it.
         bool others = false, others_paced = true;
@@ -457,10 +592,7 @@ static GstFlowReturn gst_dj_judge_chain(GstPad* pad, GstObject* parent, GstBuffe
     }
     int64_t off = skip;
     while (gap > 0 || off < frames) {
-      if (p->flushing) {
-        ret = GST_FLOW_FLUSHING;
-        break;
-      }
+      if ((ret = pad_status(self, jpad)) != GST_FLOW_OK) break;
       int64_t space = write_limit(p, d) - d.write_pos;
       if (space <= 0) {
         judge_available(p, INT64_MIN, reports);
@@ -471,9 +603,15 @@ static GstFlowReturn gst_dj_judge_chain(GstPad* pad, GstObject* parent, GstBuffe
           judge_available(p, d.write_pos - kRingFrames / 2, reports);
           continue;
         }
+        if (p->need_preroll) {
+          // PAUSED again while this buffer waits for the others: nobody is stalled, wait for PLAYING.
+          p->cond.wait(lk);
+          continue;
+        }
         // Wait while the others make progress; a deck that did nothing for kStall is judged silent.
         const uint64_t seen = p->activity;
-        if (p->cond.wait_for(lk, kStall) == std::cv_status::timeout && p->activity == seen && !p->flushing) {
+        if (p->cond.wait_for(lk, kStall) == std::cv_status::timeout && p->activity == seen &&
+            pad_status(self, jpad) == GST_FLOW_OK) {
           for (int j = 0; j < kMaxDecks; ++j) {
             DeckInput& o = p->decks[j];
             if (j == idx || !o.pad || o.eos || o.skipped) continue;
@@ -505,7 +643,8 @@ static GstFlowReturn gst_dj_judge_chain(GstPad* pad, GstObject* parent, GstBuffe
       d.write_pos += n;
       off += n;
     }
-    judge_available(p, INT64_MIN, reports);
+    d.holding = false;
+    if (ret == GST_FLOW_OK) judge_available(p, INT64_MIN, reports);
     p->cond.notify_all();
     origin = frames_to_time(p->first);
   }
@@ -515,12 +654,65 @@ static GstFlowReturn gst_dj_judge_chain(GstPad* pad, GstObject* parent, GstBuffe
   return ret;
 }
 
+// Once every pad has reached EOS (and not before), judges what is left and closes an open blend: its
+// final report goes out before the EOS message. Called with the lock held; true when EOS is due.
+static bool finish_if_all_eos(GstDjJudgePrivate* p, ReportBatch& reports) {
+  bool any = false;
+  for (const auto& d : p->decks) {
+    if (!d.pad) continue;
+    if (!d.eos) return false;
+    any = true;
+  }
+  if (!any || p->eos_posted) return false;
+  p->judge.finish();
+  dju::JudgeReport r;
+  while (p->judge.pop_report(r)) reports.push_back(r);
+  p->eos_posted = true;
+  return true;
+}
+
+static void post_eos(GstDjJudge* self, guint32 seqnum) {
+  GstMessage* m = gst_message_new_eos(GST_OBJECT(self));
+  if (seqnum != GST_SEQNUM_INVALID) gst_message_set_seqnum(m, seqnum);
+  gst_element_post_message(GST_ELEMENT(self), m);
+}
+
+// The pads' flush: this pad stops, and the element needs preroll again (GstBaseSink loses its state
+// on FLUSH_START, so that a flushing seek re-prerolls before the pipeline plays on).
+static void flush_start(GstDjJudge* self, GstDjJudgePad* jpad) {
+  GstDjJudgePrivate* p = self->priv;
+  std::lock_guard<std::mutex> sl(p->state_lock);
+  bool lose = false;
+  {
+    std::lock_guard<std::mutex> lk(p->lock);
+    const int idx = pad_index(self, GST_PAD(jpad));
+    if (idx >= 0) {
+      p->decks[idx].flushing = true;
+      p->decks[idx].prerolled = false;
+    }
+    if (!p->stopping && !p->async_pending && p->async_enabled) {
+      lose = true;
+      p->async_pending = true;
+      p->need_preroll = true;
+      p->playing = false;
+      // The other decks count as prerolled while their threads hold a buffer here.
+      for (int i = 0; i < kMaxDecks; ++i)
+        if (i != idx) p->decks[i].prerolled = p->decks[i].holding;
+    }
+    p->cond.notify_all();
+    p->preroll_cond.notify_all();
+  }
+  if (lose) gst_element_lost_state(GST_ELEMENT(self));
+}
+
 static gboolean gst_dj_judge_sink_event(GstPad* pad, GstObject* parent, GstEvent* event) {
   GstDjJudge* self = GST_DJ_JUDGE(parent);
   GstDjJudgePrivate* p = self->priv;
+  GstDjJudgePad* jpad = GST_DJ_JUDGE_PAD(pad);
   ReportBatch reports;
   GstClockTime origin = 0;
-  bool post_eos = false;
+  bool eos_due = false;
+  gboolean res = TRUE;
   switch (GST_EVENT_TYPE(event)) {
     case GST_EVENT_SEGMENT: {
       std::lock_guard<std::mutex> lk(p->lock);
@@ -528,56 +720,69 @@ static gboolean gst_dj_judge_sink_event(GstPad* pad, GstObject* parent, GstEvent
       if (idx >= 0) gst_event_copy_segment(event, &p->decks[idx].segment);
       break;
     }
-    case GST_EVENT_FLUSH_START: {
-      std::lock_guard<std::mutex> lk(p->lock);
-      p->flushing = true;
-      p->cond.notify_all();
+    case GST_EVENT_GAP: {
+      // A gap prerolls like a buffer (a deck with nothing to say yet still lets the pipeline start).
+      std::unique_lock<std::mutex> lk(p->lock);
+      res = preroll_gate(self, lk, jpad, jpad->live) == GST_FLOW_OK;
+      const int idx = pad_index(self, pad);
+      if (idx >= 0) p->decks[idx].holding = false;
       break;
     }
+    case GST_EVENT_FLUSH_START:
+      flush_start(self, jpad);
+      break;
     case GST_EVENT_FLUSH_STOP: {
-      std::lock_guard<std::mutex> lk(p->lock);
-      p->flushing = false;
-      const int idx = pad_index(self, pad);
-      if (idx >= 0) {
-        DeckInput& d = p->decks[idx];
-        d.started = d.eos = d.skipped = false;
-        d.shift = 0;
-        gst_segment_init(&d.segment, GST_FORMAT_TIME);
+      gboolean reset_time = TRUE;
+      gst_event_parse_flush_stop(event, &reset_time);
+      {
+        std::lock_guard<std::mutex> lk(p->lock);
+        const int idx = pad_index(self, pad);
+        if (idx >= 0) {
+          DeckInput& d = p->decks[idx];
+          d.flushing = false;
+          d.started = d.eos = d.skipped = d.prerolled = false;
+          d.shift = 0;
+          gst_segment_init(&d.segment, GST_FORMAT_TIME);
+        }
+        // Running time starts again after a flush: once every deck has flushed, so does the judge.
+        bool any = false;
+        for (const auto& d : p->decks) any = any || (d.pad && d.started);
+        if (!any) {
+          p->judge.reset();
+          p->running = false;
+          p->processed = p->first = 0;
+        }
+        p->eos_posted = false;
       }
-      // Running time starts again after a flush: once every deck has flushed, so does the judge.
-      bool any = false;
-      for (const auto& d : p->decks) any = any || (d.pad && d.started);
-      if (!any) {
-        p->judge.reset();
-        p->running = false;
-        p->processed = p->first = 0;
-      }
-      p->eos_posted = false;
+      // As GstBaseSink: the pipeline restarts its running time from here.
+      if (reset_time)
+        gst_element_post_message(GST_ELEMENT(self), gst_message_new_reset_time(GST_OBJECT(self), 0));
       break;
     }
     case GST_EVENT_EOS: {
-      std::lock_guard<std::mutex> lk(p->lock);
+      std::unique_lock<std::mutex> lk(p->lock);
       const int idx = pad_index(self, pad);
-      if (idx >= 0) {
-        p->decks[idx].eos = true;
-        p->decks[idx].skipped = false;
+      if (idx < 0 || p->stopping || p->decks[idx].flushing) {
+        res = FALSE;
+        break;
       }
+      p->decks[idx].eos = true;
+      p->decks[idx].skipped = false;
       ++p->activity;
-      bool all = true;
-      for (auto& d : p->decks)
-        if (d.pad && !d.eos) all = false;
+      p->cond.notify_all();
+      // In PAUSED, EOS prerolls and waits for PLAYING, as a base sink's does; a flush takes it back.
+      const bool through = preroll_gate(self, lk, jpad, jpad->live) == GST_FLOW_OK;
+      if (pad_index(self, pad) >= 0) p->decks[idx].holding = false;
+      if (!through) {
+        res = FALSE;
+        break;
+      }
       // At the end, judge everything delivered, then close a blend that is still open: its final
       // report reaches the bus before the EOS message.
       judge_available(p, INT64_MIN, reports);
-      GST_LOG_OBJECT(self, "EOS on deck_%d (all: %d, posted: %d, judged to %" G_GINT64_FORMAT ")", idx, all,
-                       p->eos_posted, p->processed);
-      if (all && !p->eos_posted) {
-        p->judge.finish();
-        dju::JudgeReport r;
-        while (p->judge.pop_report(r)) reports.push_back(r);
-        p->eos_posted = true;
-        post_eos = true;
-      }
+      eos_due = finish_if_all_eos(p, reports);
+      GST_LOG_OBJECT(self, "EOS on deck_%d (EOS due: %d, judged to %" G_GINT64_FORMAT ")", idx, eos_due,
+                     p->processed);
       p->cond.notify_all();
       origin = frames_to_time(p->first);
       break;
@@ -586,15 +791,12 @@ static gboolean gst_dj_judge_sink_event(GstPad* pad, GstObject* parent, GstEvent
       break;
   }
   post_reports(self, reports, origin);
-  if (post_eos) {
-    GstMessage* m = gst_message_new_eos(GST_OBJECT(self));
-    gst_message_set_seqnum(m, gst_event_get_seqnum(event));
-    gst_element_post_message(GST_ELEMENT(self), m);
-  }
+  if (eos_due) post_eos(self, gst_event_get_seqnum(event));
   // A sink: serialized events end here; CAPS and the like are accepted by the template.
-  if (GST_EVENT_TYPE(event) == GST_EVENT_CAPS) {
+  if (GST_EVENT_TYPE(event) == GST_EVENT_CAPS || GST_EVENT_TYPE(event) == GST_EVENT_GAP ||
+      GST_EVENT_TYPE(event) == GST_EVENT_EOS) {
     gst_event_unref(event);
-    return TRUE;
+    return res;
   }
   return gst_pad_event_default(pad, parent, event);
 }
@@ -628,7 +830,7 @@ static GstPad* gst_dj_judge_request_new_pad(GstElement* element, GstPadTemplate*
     std::lock_guard<std::mutex> lk(p->lock);
     DeckInput& d = p->decks[idx];
     d.pad = GST_DJ_JUDGE_PAD(pad);
-    d.started = d.eos = d.skipped = false;
+    d.started = d.eos = d.skipped = d.flushing = d.prerolled = d.holding = false;
     d.shift = 0;
     gst_segment_init(&d.segment, GST_FORMAT_TIME);
   }
@@ -638,37 +840,200 @@ static GstPad* gst_dj_judge_request_new_pad(GstElement* element, GstPadTemplate*
 
 static void gst_dj_judge_release_pad(GstElement* element, GstPad* pad) {
   GstDjJudge* self = GST_DJ_JUDGE(element);
+  GstDjJudgePrivate* p = self->priv;
+  ReportBatch reports;
+  GstClockTime origin = 0;
+  bool eos_due = false;
   {
-    std::lock_guard<std::mutex> lk(self->priv->lock);
+    std::unique_lock<std::mutex> lk(p->lock);
     const int idx = pad_index(self, pad);
     if (idx >= 0) {
-      self->priv->decks[idx].pad = nullptr;
-      self->priv->decks[idx].started = false;
+      DeckInput& d = p->decks[idx];
+      d.pad = nullptr;
+      d.started = d.prerolled = d.eos = false;
     }
-    self->priv->cond.notify_all();
+    // Its thread leaves any wait; the decks left may all be prerolled, or all at EOS, now.
+    p->cond.notify_all();
+    p->preroll_cond.notify_all();
+    try_commit(self, lk);
+    if (!p->need_preroll && !p->stopping) {
+      judge_available(p, INT64_MIN, reports);
+      eos_due = finish_if_all_eos(p, reports);
+      origin = frames_to_time(p->first);
+    }
   }
+  post_reports(self, reports, origin);
+  if (eos_due) post_eos(self, GST_SEQNUM_INVALID);
   gst_element_remove_pad(element, pad);
 }
 
+// Back to the state of a fresh READY element (no streaming thread runs).
+static void reset_locked(GstDjJudgePrivate* p) {
+  p->judge.reset();
+  p->running = false;
+  p->processed = p->first = 0;
+  p->eos_posted = false;
+  for (auto& d : p->decks) {
+    d.started = d.eos = d.skipped = d.flushing = d.prerolled = d.holding = false;
+    d.start_pos = d.write_pos = d.shift = 0;
+    gst_segment_init(&d.segment, GST_FORMAT_TIME);
+    if (d.pad) d.pad->live_checked = FALSE;
+  }
+}
+
+// State changes as GstBaseSink makes them, over every linked pad: READY→PAUSED returns ASYNC and
+// commits once every linked pad has a buffer, a GAP or EOS; PAUSED holds the streaming threads at
+// the preroll gate; PLAYING→PAUSED is ASYNC unless every pad holds data (or is at EOS).
 static GstStateChangeReturn gst_dj_judge_change_state(GstElement* element, GstStateChange transition) {
   GstDjJudge* self = GST_DJ_JUDGE(element);
   GstDjJudgePrivate* p = self->priv;
-  if (transition == GST_STATE_CHANGE_READY_TO_PAUSED || transition == GST_STATE_CHANGE_PAUSED_TO_READY) {
-    std::lock_guard<std::mutex> lk(p->lock);
-    p->judge.reset();
-    p->running = false;
-    p->processed = p->first = 0;
-    p->flushing = transition == GST_STATE_CHANGE_PAUSED_TO_READY;
-    p->eos_posted = false;
-    for (auto& d : p->decks) {
-      d.started = d.eos = d.skipped = false;
-      d.start_pos = d.write_pos = d.shift = 0;
-      gst_segment_init(&d.segment, GST_FORMAT_TIME);
-      if (d.pad) d.pad->live_checked = FALSE;
+  bool async = false;
+  switch (transition) {
+    case GST_STATE_CHANGE_READY_TO_PAUSED: {
+      std::lock_guard<std::mutex> sl(p->state_lock);
+      {
+        std::lock_guard<std::mutex> lk(p->lock);
+        reset_locked(p);
+        p->stopping = false;
+        p->need_preroll = true;
+        p->async_pending = async = p->async_enabled;
+        p->playing = false;
+      }
+      if (async) gst_element_post_message(element, gst_message_new_async_start(GST_OBJECT(self)));
+      break;
     }
-    p->cond.notify_all();
+    case GST_STATE_CHANGE_PAUSED_TO_PLAYING: {
+      std::lock_guard<std::mutex> sl(p->state_lock);
+      {
+        std::lock_guard<std::mutex> lk(p->lock);
+        if (!p->async_pending) {
+          p->need_preroll = false;
+          p->playing = true;
+          p->preroll_cond.notify_all();
+          p->cond.notify_all();
+        } else {
+          async = true;  // not prerolled yet: PLAYING is committed by the last deck to deliver
+        }
+      }
+      if (async) gst_element_post_message(element, gst_message_new_async_start(GST_OBJECT(self)));
+      break;
+    }
+    case GST_STATE_CHANGE_PAUSED_TO_READY: {
+      // Every streaming thread leaves its wait before the pads are deactivated.
+      std::lock_guard<std::mutex> sl(p->state_lock);
+      std::lock_guard<std::mutex> lk(p->lock);
+      p->stopping = true;
+      p->need_preroll = false;
+      p->playing = false;
+      p->preroll_cond.notify_all();
+      p->cond.notify_all();
+      break;
+    }
+    default:
+      break;
   }
-  return GST_ELEMENT_CLASS(gst_dj_judge_parent_class)->change_state(element, transition);
+  GstStateChangeReturn ret = GST_ELEMENT_CLASS(gst_dj_judge_parent_class)->change_state(element, transition);
+  if (ret == GST_STATE_CHANGE_FAILURE) return ret;
+  switch (transition) {
+    case GST_STATE_CHANGE_PLAYING_TO_PAUSED: {
+      std::lock_guard<std::mutex> sl(p->state_lock);
+      {
+        std::lock_guard<std::mutex> lk(p->lock);
+        p->playing = false;
+        p->need_preroll = true;
+        for (auto& d : p->decks) d.prerolled = d.holding;  // a thread holding a buffer is prerolled
+        if (p->async_enabled && !all_prerolled(p)) {
+          p->async_pending = true;
+          async = true;
+        }
+      }
+      if (async) gst_element_post_message(element, gst_message_new_async_start(GST_OBJECT(self)));
+      break;
+    }
+    case GST_STATE_CHANGE_PAUSED_TO_READY: {
+      std::lock_guard<std::mutex> sl(p->state_lock);
+      bool was_async;
+      {
+        std::lock_guard<std::mutex> lk(p->lock);
+        reset_locked(p);
+        was_async = p->async_pending;
+        p->async_pending = false;
+      }
+      if (was_async) {
+        // Never prerolled: end the ASYNC state change as GstBaseSink does, so the bin stops waiting.
+        gst_element_post_message(element, gst_message_new_state_changed(GST_OBJECT(self), GST_STATE_PLAYING,
+                                                                         GST_STATE_PAUSED, GST_STATE_READY));
+        gst_element_post_message(element, gst_message_new_async_done(GST_OBJECT(self), GST_CLOCK_TIME_NONE));
+      }
+      break;
+    }
+    default:
+      break;
+  }
+  return async ? GST_STATE_CHANGE_ASYNC : ret;
+}
+
+// The latency query goes upstream on every linked pad, and the answers are combined as a bin
+// combines its sinks' (the highest minimum, the lowest maximum). djjudge does not sync to the clock,
+// so like a GstBaseSink with sync=false it answers "not live": it never raises or caps the
+// pipeline's latency (the decks' queues in the server would otherwise cap the mix's).
+static gboolean gst_dj_judge_query(GstElement* element, GstQuery* query) {
+  if (GST_QUERY_TYPE(query) != GST_QUERY_LATENCY)
+    return GST_ELEMENT_CLASS(gst_dj_judge_parent_class)->query(element, query);
+  GstDjJudge* self = GST_DJ_JUDGE(element);
+  std::array<GstPad*, kMaxDecks> pads{};
+  {
+    std::lock_guard<std::mutex> lk(self->priv->lock);
+    for (int i = 0; i < kMaxDecks; ++i)
+      if (self->priv->decks[i].pad) pads[i] = GST_PAD(gst_object_ref(self->priv->decks[i].pad));
+  }
+  bool answered = false;
+  GstClockTime min = 0, max = GST_CLOCK_TIME_NONE;
+  for (GstPad* pad : pads) {
+    if (!pad) continue;
+    GstQuery* q = gst_query_new_latency();
+    gboolean live = FALSE;
+    GstClockTime us_min = 0, us_max = GST_CLOCK_TIME_NONE;
+    if (gst_pad_peer_query(pad, q)) {
+      gst_query_parse_latency(q, &live, &us_min, &us_max);
+      answered = true;
+      if (live) {
+        min = std::max(min, us_min);
+        if (GST_CLOCK_TIME_IS_VALID(us_max)) max = GST_CLOCK_TIME_IS_VALID(max) ? std::min(max, us_max) : us_max;
+      }
+    }
+    gst_query_unref(q);
+    gst_object_unref(pad);
+  }
+  if (!answered) return FALSE;
+  GST_LOG_OBJECT(self, "latency: upstream min %" GST_TIME_FORMAT " max %" GST_TIME_FORMAT, GST_TIME_ARGS(min),
+                 GST_TIME_ARGS(max));
+  gst_query_set_latency(query, FALSE, min, max);
+  return TRUE;
+}
+
+enum { PROP_0, PROP_ASYNC };
+
+static void gst_dj_judge_set_property(GObject* object, guint id, const GValue* value, GParamSpec* pspec) {
+  GstDjJudge* self = GST_DJ_JUDGE(object);
+  switch (id) {
+    case PROP_ASYNC:
+      self->priv->async_enabled = g_value_get_boolean(value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec);
+  }
+}
+
+static void gst_dj_judge_get_property(GObject* object, guint id, GValue* value, GParamSpec* pspec) {
+  GstDjJudge* self = GST_DJ_JUDGE(object);
+  switch (id) {
+    case PROP_ASYNC:
+      g_value_set_boolean(value, self->priv->async_enabled);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec);
+  }
 }
 
 static void gst_dj_judge_finalize(GObject* object) {
@@ -681,6 +1046,14 @@ static void gst_dj_judge_class_init(GstDjJudgeClass* klass) {
   GstElementClass* element_class = GST_ELEMENT_CLASS(klass);
   GST_DEBUG_CATEGORY_INIT(gst_dj_judge_debug, "djjudge", 0, "DJ Universe transition judge");
   gobject_class->finalize = gst_dj_judge_finalize;
+  gobject_class->set_property = gst_dj_judge_set_property;
+  gobject_class->get_property = gst_dj_judge_get_property;
+  g_object_class_install_property(
+      gobject_class, PROP_ASYNC,
+      g_param_spec_boolean("async", "Async",
+                           "Go to PAUSED asynchronously, once every deck has prerolled (as GstBaseSink's); "
+                           "false: at once (as for a GstHarness, which wants state changes to succeed)",
+                           TRUE, static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS)));
   gst_element_class_add_static_pad_template_with_gtype(element_class, &sink_template, GST_TYPE_DJ_JUDGE_PAD);
   gst_element_class_set_static_metadata(element_class, "DJ transition judge", "Sink/Analyzer/Audio",
                                         "Finds each transition between decks and scores it 0-100 with a breakdown "
@@ -689,6 +1062,7 @@ static void gst_dj_judge_class_init(GstDjJudgeClass* klass) {
   element_class->request_new_pad = GST_DEBUG_FUNCPTR(gst_dj_judge_request_new_pad);
   element_class->release_pad = GST_DEBUG_FUNCPTR(gst_dj_judge_release_pad);
   element_class->change_state = GST_DEBUG_FUNCPTR(gst_dj_judge_change_state);
+  element_class->query = GST_DEBUG_FUNCPTR(gst_dj_judge_query);
   gst_type_mark_as_plugin_api(GST_TYPE_DJ_JUDGE_PAD, static_cast<GstPluginAPIFlags>(0));
 }
 

@@ -8,10 +8,7 @@
 # pads up by running time. With DJU_PACED=1 both decks play in real time (identity sync=true) and B
 # is held back with identity ts-offset, which delays it in wall-clock time only: the judge hears it
 # when it arrives (so the machine's scheduling delay shows up in the beat alignment). With the demo pair (same tempo and first beat) B lands on A's beat; other pairs
-# are played at their own tempo. Deck A is also teed to a fakesink: djjudge does not preroll, and a
-# pipeline whose only sink does not preroll can miss its EOS when a decodebin finishes prerolling
-# after the pipeline went to PLAYING (GstBin drops the EOS; seen 2 runs in 8 with djjudge or with
-# `fakesink async=false` alone); a prerolling sink beside it avoids that.
+# are played at their own tempo. djjudge is the pipeline's only sink: it prerolls like a base sink.
 #
 #   pipelines/judge-transition.sh [TRACK_A] [TRACK_B] [IN_BARS] [OUT_BARS]   (default 4 and 8)
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -34,8 +31,7 @@ caps="audio/x-raw,format=F32LE,rate=48000,channels=2"
 if [ "${DJU_PACED:-0}" = 1 ]; then
   # shellcheck disable=SC2086
   gst-launch-1.0 -m djjudge name=judge \
-    filesrc location="$a" ! $dec ! identity eos-after="$(bufs "$out_s")" sync=true ! tee name=ta \
-      ! queue ! judge.deck_0 ta. ! queue ! fakesink sync=false \
+    filesrc location="$a" ! $dec ! identity eos-after="$(bufs "$out_s")" sync=true ! judge.deck_0 \
     filesrc location="$b" ! $dec ! djeq low-kill=true \
       ! identity eos-after="$(bufs "$out_s + 5 - $in_s")" sync=true ts-offset="$(python3 -c "print(round($in_s * 1e9))")" \
       ! judge.deck_1 \
@@ -45,8 +41,7 @@ else
   lead=$(python3 -c "print(round($in_s * 48000 / 100))")
   # shellcheck disable=SC2086
   gst-launch-1.0 -m djjudge name=judge \
-    filesrc location="$a" ! $dec ! identity eos-after="$(bufs "$out_s")" ! tee name=ta \
-      ! queue ! judge.deck_0 ta. ! queue ! fakesink sync=false \
+    filesrc location="$a" ! $dec ! identity eos-after="$(bufs "$out_s")" ! judge.deck_0 \
     concat name=late ! judge.deck_1 \
     audiotestsrc wave=silence samplesperbuffer="$lead" num-buffers=100 ! $caps ! late. \
     filesrc location="$b" ! $dec ! djeq low-kill=true ! identity eos-after="$(bufs "$out_s + 5 - $in_s")" ! late. \

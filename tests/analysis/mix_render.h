@@ -243,6 +243,7 @@ struct PadHints {
 // returns every djjudge message.
 inline std::vector<GstStructure*> run_djjudge(const RenderedMix& mix, PadHints h0 = {}, PadHints h1 = {}) {
   GstElement* judge = gst_element_factory_make("djjudge", nullptr);
+  g_object_set(judge, "async", FALSE, NULL);  // a GstHarness wants its state changes to succeed at once
   GstBus* bus = gst_bus_new();
   gst_element_set_bus(judge, bus);
   GstHarness* a = gst_harness_new_with_element(judge, "deck_0", nullptr);
