@@ -904,6 +904,7 @@ static GstStateChangeReturn gst_dj_judge_change_state(GstElement* element, GstSt
     }
     case GST_STATE_CHANGE_PAUSED_TO_PLAYING: {
       std::lock_guard<std::mutex> sl(p->state_lock);
+      bool eos_again = false;
       {
         std::lock_guard<std::mutex> lk(p->lock);
         if (!p->async_pending) {
@@ -911,11 +912,17 @@ static GstStateChangeReturn gst_dj_judge_change_state(GstElement* element, GstSt
           p->playing = true;
           p->preroll_cond.notify_all();
           p->cond.notify_all();
+          // Ended before this pause: a bin forgets its sinks' EOS on PAUSED, so say it again (as
+          // GstBaseSink does).
+          eos_again = p->eos_posted;
+          for (const auto& d : p->decks)
+            if (d.pad && !d.eos) eos_again = false;
         } else {
           async = true;  // not prerolled yet: PLAYING is committed by the last deck to deliver
         }
       }
       if (async) gst_element_post_message(element, gst_message_new_async_start(GST_OBJECT(self)));
+      if (eos_again) post_eos(self, GST_SEQNUM_INVALID);
       break;
     }
     case GST_STATE_CHANGE_PAUSED_TO_READY: {

@@ -261,6 +261,12 @@ TEST_F(JudgeStates, EosPrerollsAndIsPostedOnceWhenPlaying) {
   std::thread eos0([&] { gst_pad_push_event(decks_[0].src, gst_event_new_eos()); });
   eos0.join();
   EXPECT_EQ(count(GST_MESSAGE_EOS), 1);
+  // Paused and played again after the end: EOS again (a bin forgets its sinks' EOS on PAUSED), and
+  // at EOS on every pad the pause needs no preroll.
+  EXPECT_EQ(gst_element_set_state(judge_, GST_STATE_PAUSED), GST_STATE_CHANGE_SUCCESS);
+  EXPECT_EQ(count(GST_MESSAGE_EOS), 0);
+  EXPECT_EQ(gst_element_set_state(judge_, GST_STATE_PLAYING), GST_STATE_CHANGE_SUCCESS);
+  EXPECT_EQ(count(GST_MESSAGE_EOS), 1);
 }
 
 // A live source on one pad: the pipeline plays without prerolling (the source does not preroll), the
