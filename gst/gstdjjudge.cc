@@ -59,7 +59,10 @@
  * plays, after the last `final` message. The latency query is answered from all pads' upstream
  * (combined as a bin does), as not live: the judge does not sync to the clock, so it never holds
  * the pipeline's latency. `async=false` (as on a base sink) makes the state changes complete at once;
- * the streaming threads still wait in PAUSED.
+ * the streaming threads still wait in PAUSED. When its pads have prerolled while another element that
+ * is not a sink (a decodebin feeding some other branch) is still prerolling, the judge commits after
+ * it, so that the pipeline's own PAUSED is always decided by a sink (GstBin 1.22 can otherwise lose
+ * the EOS of a pipeline set to PLAYING the moment it reports PAUSED, as gst-launch does).
  *
  * ## Example launch line
  * |[
@@ -230,6 +233,7 @@ struct GstDjJudgePrivate {
   bool stopping = true;
   bool need_preroll = false;
   bool async_pending = false;
+  bool commit_deferred = false;  // prerolled, but waiting for another element's preroll (try_commit)
   std::atomic<bool> playing{false};
   std::atomic<bool> async_enabled{true};  // `async`: go to PAUSED asynchronously (GstBaseSink's property)
   std::condition_variable preroll_cond;
@@ -434,11 +438,53 @@ static GstState commit_state(GstDjJudge* self) {
   return pending;
 }
 
-// Commits the pending ASYNC state change once every linked pad has prerolled. `lk` holds p->lock on
-// entry and on return (it is let go meanwhile: state_lock comes first).
+// Whether an element that is not a sink (a decodebin, say) is still changing state asynchronously in
+// one of the bins around the judge. While one is, the judge does not commit: GstBin (1.22) posts its
+// own state-changed message to the bus before it records whether that message said PLAYING, so when
+// the bin's last async-done comes from such an element's streaming thread, an application that sets
+// PLAYING as soon as it sees PAUSED (gst-launch does) can be overtaken, and the bin then believes it
+// never reached PLAYING and keeps every sink's EOS to itself. A sink's commit cannot be overtaken (a
+// base sink posts it under its preroll lock, the judge under `state_lock`, which its change_state
+// takes), so the judge lets the others finish first and commits last. Sinks are not waited for: a
+// sink fed by a thread held at the judge's gate would never preroll.
+static bool other_async_pending(GstDjJudge* self) {
+  bool pending = false;
+  GstObject* below = GST_OBJECT(gst_object_ref(self));
+  while (!pending) {
+    GstObject* parent = gst_object_get_parent(below);
+    if (!parent) break;
+    if (GST_IS_BIN(parent)) {
+      GST_OBJECT_LOCK(parent);
+      for (GList* l = GST_BIN(parent)->messages; l && !pending; l = l->next) {
+        GstMessage* m = GST_MESSAGE(l->data);
+        GstObject* src = GST_MESSAGE_SRC(m);
+        pending = GST_MESSAGE_TYPE(m) == GST_MESSAGE_ASYNC_START && src != below &&
+                  !(GST_IS_ELEMENT(src) && GST_OBJECT_FLAG_IS_SET(src, GST_ELEMENT_FLAG_SINK));
+      }
+      GST_OBJECT_UNLOCK(parent);
+    }
+    gst_object_unref(below);
+    below = parent;
+  }
+  gst_object_unref(below);
+  return pending;
+}
+
+// Commits the pending ASYNC state change once every linked pad has prerolled and no other element
+// around is still prerolling (see other_async_pending; `commit_deferred` says the gate should look
+// again shortly). `lk` holds p->lock on entry and on return (it is let go meanwhile: state_lock
+// comes first).
 static void try_commit(GstDjJudge* self, std::unique_lock<std::mutex>& lk) {
   GstDjJudgePrivate* p = self->priv;
   if (!p->async_pending || p->stopping || !all_prerolled(p)) return;
+  lk.unlock();
+  const bool others = other_async_pending(self);
+  lk.lock();
+  p->commit_deferred = others;
+  if (others) {
+    GST_LOG_OBJECT(self, "prerolled, but another element is still prerolling: committing after it");
+    return;
+  }
   lk.unlock();
   std::lock_guard<std::mutex> sl(p->state_lock);
   lk.lock();
@@ -483,7 +529,12 @@ static GstFlowReturn preroll_gate(GstDjJudge* self, std::unique_lock<std::mutex>
     if ((ret = pad_status(self, jpad)) != GST_FLOW_OK) return ret;
     if (held) *held = true;
     GST_LOG_OBJECT(jpad, "prerolled: waiting for PLAYING");
-    p->preroll_cond.wait(lk);
+    if (p->commit_deferred && p->async_pending) {
+      p->preroll_cond.wait_for(lk, std::chrono::milliseconds(5));
+      try_commit(self, lk);
+    } else {
+      p->preroll_cond.wait(lk);
+    }
   }
   return pad_status(self, jpad);
 }
@@ -869,6 +920,7 @@ static void gst_dj_judge_release_pad(GstElement* element, GstPad* pad) {
 
 // Back to the state of a fresh READY element (no streaming thread runs).
 static void reset_locked(GstDjJudgePrivate* p) {
+  p->commit_deferred = false;
   p->judge.reset();
   p->running = false;
   p->processed = p->first = 0;

@@ -142,8 +142,13 @@ BattlePipeline* BattleBuilder::build(const std::string& name, const std::string&
   bp->master_tee = m.make("tee", "master_tee");
   if (!m.ok) { delete bp; return nullptr; }
   bp->judge = gst_element_factory_make("djjudge", "judge");
-  if (bp->judge) gst_bin_add(GST_BIN(bp->pipeline), bp->judge);
-  else g_printerr("battle %s: djjudge is not available, transitions will not be scored\n", name.c_str());
+  if (bp->judge) {
+    // The battle is live and its state must never wait for the judge's preroll (a deck that has not
+    // delivered yet would hold the pipeline's PLAYING): like the recording sink, it changes state at once.
+    if (g_object_class_find_property(G_OBJECT_GET_CLASS(bp->judge), "async"))
+      g_object_set(bp->judge, "async", FALSE, nullptr);
+    gst_bin_add(GST_BIN(bp->pipeline), bp->judge);
+  } else g_printerr("battle %s: djjudge is not available, transitions will not be scored\n", name.c_str());
   g_object_set(bp->master_tee, "allow-not-linked", TRUE, nullptr);
   g_object_set(bp->mixer, "latency", static_cast<guint64>(opus.mixer_latency_ms * GST_MSECOND), nullptr);
   mix_in_deck_blocks(bp->mixer);

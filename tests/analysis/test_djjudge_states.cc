@@ -307,4 +307,59 @@ TEST(JudgeStatesPipeline, LiveAndFileDecksCommitToPlaying) {
   gst_object_unref(pipe);
 }
 
+// Another element that is not a sink (a decodebin on some other branch, here an identity that posts
+// async-start and later async-done as decodebin does) still prerolls when both decks have data: the
+// judge waits for it and commits after it, so the pipeline's PAUSED is posted by the judge's commit
+// (GstBin can otherwise lose the pipeline's EOS; see gstdjjudge.cc). Then it plays to EOS.
+TEST(JudgeStatesPipeline, CommitsAfterAnotherElementStillPrerolling) {
+  GError* err = nullptr;
+  GstElement* pipe = gst_parse_launch(
+      "djjudge name=j identity name=other "
+      "audiotestsrc name=s0 samplesperbuffer=480 num-buffers=50 ! audio/x-raw,format=F32LE,rate=48000,channels=2 "
+      "! j.deck_0 "
+      "audiotestsrc name=s1 samplesperbuffer=480 num-buffers=50 ! audio/x-raw,format=F32LE,rate=48000,channels=2 "
+      "! j.deck_1",
+      &err);
+  ASSERT_NE(pipe, nullptr) << (err ? err->message : "");
+  GstElement* j = gst_bin_get_by_name(GST_BIN(pipe), "j");
+  GstElement* other = gst_bin_get_by_name(GST_BIN(pipe), "other");
+  // The sources wait until `other` has said it is prerolling.
+  gulong probe[2];
+  GstPad* srcpad[2];
+  for (int i = 0; i < 2; ++i) {
+    GstElement* s = gst_bin_get_by_name(GST_BIN(pipe), i ? "s1" : "s0");
+    srcpad[i] = gst_element_get_static_pad(s, "src");
+    probe[i] = gst_pad_add_probe(srcpad[i], GST_PAD_PROBE_TYPE_BLOCK_DOWNSTREAM, nullptr, nullptr, nullptr);
+    gst_object_unref(s);
+  }
+  ASSERT_EQ(gst_element_set_state(pipe, GST_STATE_PAUSED), GST_STATE_CHANGE_ASYNC);
+  gst_element_post_message(other, gst_message_new_async_start(GST_OBJECT(other)));
+  for (int i = 0; i < 2; ++i) {
+    gst_pad_remove_probe(srcpad[i], probe[i]);
+    gst_object_unref(srcpad[i]);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  GstState now = GST_STATE_VOID_PENDING, pending = GST_STATE_VOID_PENDING;
+  EXPECT_EQ(gst_element_get_state(j, &now, &pending, 0), GST_STATE_CHANGE_ASYNC)
+      << "the judge committed while another element was still prerolling";
+  EXPECT_EQ(now, GST_STATE_READY);
+  gst_element_post_message(other, gst_message_new_async_done(GST_OBJECT(other), GST_CLOCK_TIME_NONE));
+  EXPECT_EQ(gst_element_get_state(pipe, &now, &pending, 5 * GST_SECOND), GST_STATE_CHANGE_SUCCESS);
+  EXPECT_EQ(now, GST_STATE_PAUSED);
+  EXPECT_EQ(gst_element_get_state(j, &now, &pending, 0), GST_STATE_CHANGE_SUCCESS);
+  EXPECT_EQ(now, GST_STATE_PAUSED);
+  gst_element_set_state(pipe, GST_STATE_PLAYING);
+  GstBus* bus = gst_element_get_bus(pipe);
+  GstMessage* m = gst_bus_timed_pop_filtered(bus, 20 * GST_SECOND,
+                                             static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+  ASSERT_NE(m, nullptr) << "no EOS";
+  EXPECT_EQ(GST_MESSAGE_TYPE(m), GST_MESSAGE_EOS);
+  gst_message_unref(m);
+  gst_object_unref(bus);
+  gst_element_set_state(pipe, GST_STATE_NULL);
+  gst_object_unref(other);
+  gst_object_unref(j);
+  gst_object_unref(pipe);
+}
+
 }  // namespace
