@@ -1,7 +1,6 @@
 #include "analysis/transition_judge.h"
 
 #include <aubio/aubio.h>
-#include <ebur128.h>
 
 #include <algorithm>
 #include <cmath>
@@ -94,6 +93,7 @@ TransitionJudge::TransitionJudge(int sample_rate, int decks)
       ndecks_(std::clamp(decks, 1, kMaxDecks)),
       fps_(static_cast<double>(rate_) / kHop),
       sum_(2 * kHop, 0.0f),
+      loud_(rate_),
       hann_(kChromaFft) {
   for (int d = 0; d < ndecks_; ++d) {
     Deck* k = new Deck();
@@ -105,7 +105,6 @@ TransitionJudge::TransitionJudge(int sample_rate, int decks)
     for (Biquad* b : {&k->high1, &k->high2}) { b->b0 = c[0]; b->b1 = c[1]; b->b2 = c[2]; b->a1 = c[3]; b->a2 = c[4]; }
     deck_.push_back(k);
   }
-  loud_ = ebur128_init(2, static_cast<unsigned long>(rate_), EBUR128_MODE_S | EBUR128_MODE_SAMPLE_PEAK);
   fft_ = new_aubio_fft(kChromaFft);
   fft_in_ = new_fvec(kChromaFft);
   fft_out_ = new_fvec(kChromaFft);
@@ -114,7 +113,6 @@ TransitionJudge::TransitionJudge(int sample_rate, int decks)
 
 TransitionJudge::~TransitionJudge() {
   for (Deck* d : deck_) delete d;
-  if (loud_) ebur128_destroy(&loud_);
   if (fft_) del_aubio_fft(fft_);
   if (fft_in_) del_fvec(fft_in_);
   if (fft_out_) del_fvec(fft_out_);
@@ -153,8 +151,7 @@ void TransitionJudge::reset() {
     for (Biquad* b : {&k->high1, &k->high2}) { *b = Biquad(); b->b0 = c[0]; b->b1 = c[1]; b->b2 = c[2]; b->a1 = c[3]; b->a2 = c[4]; }
     k->hints = h;
   }
-  if (loud_) ebur128_destroy(&loud_);
-  loud_ = ebur128_init(2, static_cast<unsigned long>(rate_), EBUR128_MODE_S | EBUR128_MODE_SAMPLE_PEAK);
+  loud_.reset();
   fill_ = 0;
   hops_ = 0;
   loudness_ = -70;
@@ -221,7 +218,7 @@ void TransitionJudge::process(const float* const* decks, size_t frames) {
 void TransitionJudge::end_of_hop() {
   const double alpha = 1.0 - std::exp(-1.0 / (kLevelTau * fps_));
   // Master: loudness, clipping.
-  ebur128_add_frames_float(loud_, sum_.data(), kHop);
+  loud_.add(sum_.data(), kHop);
   hop_clipped_ = false;
   hop_peak_ = 0;
   for (float s : sum_) {
@@ -229,11 +226,7 @@ void TransitionJudge::end_of_hop() {
     if (a > hop_peak_) hop_peak_ = a;
   }
   hop_clipped_ = hop_peak_ > 1.0f;
-  if (hops_ % 20 == 0) {
-    double st = -70;
-    if (ebur128_loudness_shortterm(loud_, &st) == EBUR128_SUCCESS && std::isfinite(st)) loudness_ = std::max(st, -70.0);
-    else loudness_ = -70;
-  }
+  if (hops_ % 20 == 0) loudness_ = loud_.lufs();
 
   for (int d = 0; d < ndecks_; ++d) {
     Deck& k = *deck_[d];

@@ -4,7 +4,7 @@
 // crossfader), time-aligned, stereo interleaved float at one sample rate. The judge works in hops of
 // 256 samples and keeps, per deck: a multi-band onset envelope (for tempo and beat phase), short-term
 // levels of the full band and of the bass, and a chroma (for the key); for the sum it keeps the EBU
-// R128 short-term loudness (libebur128) and counts samples over full scale.
+// R128 short-term loudness (ShortTermLoudness) and counts samples over full scale.
 //
 // A transition (the "blend") starts when a second deck becomes audible next to the one playing (the
 // outgoing), holds its handover when the incoming deck gets louder than the outgoing, and ends when
@@ -26,9 +26,9 @@
 #include <vector>
 
 #include "analysis/camelot.h"
+#include "analysis/loudness.h"
 
 #include <aubio/aubio.h>
-#include <ebur128.h>
 
 namespace dju {
 
@@ -117,7 +117,7 @@ class TransitionJudge {
   std::vector<float> sum_;  // one hop of the master (stereo)
   size_t fill_ = 0;
   int64_t hops_ = 0;
-  ebur128_state* loud_ = nullptr;
+  ShortTermLoudness loud_;  // the master's
   aubio_fft_t* fft_ = nullptr;
   fvec_t* fft_in_ = nullptr;
   fvec_t* fft_out_ = nullptr;  // packed complex spectrum
