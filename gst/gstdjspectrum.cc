@@ -6,7 +6,9 @@
  * posts an element message named `djspectrum` describing the audio of that interval, and one last
  * message on EOS for the remainder. The audio is not changed. FFT-based fields use a 4096-point
  * periodic Hann window of the mono downmix taken every 1024 samples; the power spectra inside an
- * interval are averaged. Levels are in dBFS with a floor of -120 (digital silence).
+ * interval are averaged. Levels are in dBFS with a floor of -120 (digital silence). Like the stock
+ * `level` and `spectrum` elements it takes 16- and 32-bit integer or 32- and 64-bit float samples, at
+ * any rate from 8 to 192 kHz and 1 to 8 channels.
  *
  * The message structure has these fields:
  *
@@ -62,6 +64,7 @@
 
 #include <memory>
 #include <mutex>
+#include <vector>
 
 #include "analysis/spectrum_analyzer.h"
 
@@ -74,9 +77,13 @@ enum { PROP_0, PROP_INTERVAL, PROP_BANDS, PROP_POST_MESSAGES };
 #define DEFAULT_BANDS 64
 #define DEFAULT_POST_MESSAGES TRUE
 
+// As the stock level and spectrum elements: 16- and 32-bit integer and float samples (analysed as
+// float, the buffers passed on untouched).
 #define DJ_SPECTRUM_CAPS \
-  "audio/x-raw, format = (string) " GST_AUDIO_NE(F32) ", rate = (int) [ 8000, 192000 ], " \
-  "channels = (int) [ 1, 8 ], layout = (string) interleaved"
+  "audio/x-raw, format = (string) { " GST_AUDIO_NE(F32) ", " GST_AUDIO_NE(S16) ", " GST_AUDIO_NE(S32) ", " \
+  GST_AUDIO_NE(F64) " }, rate = (int) [ 8000, 192000 ], channels = (int) [ 1, 8 ], layout = (string) interleaved"
+
+static constexpr guint64 kConvertFrames = 1024;  // samples other than F32 are converted this many frames at a time
 
 struct GstDjSpectrumPrivate {
   // Settings (GST_OBJECT_LOCK).
@@ -86,6 +93,8 @@ struct GstDjSpectrumPrivate {
 
   // Streaming-thread state: built in setup(), used only by the streaming thread after that.
   std::unique_ptr<dju::SpectrumAnalyzer> analyzer;
+  GstAudioFormat format = GST_AUDIO_FORMAT_UNKNOWN;
+  std::vector<float> scratch;  // kConvertFrames frames, for formats other than F32
   dju::SpectrumFeatures features;
   guint64 frames_in_interval = 0;
   GstClockTime interval_start = GST_CLOCK_TIME_NONE;
@@ -187,16 +196,40 @@ static GstFlowReturn gst_dj_spectrum_transform_ip(GstBaseTransform* trans, GstBu
 
   GstMapInfo map;
   if (!gst_buffer_map(buf, &map, GST_MAP_READ)) return GST_FLOW_ERROR;
-  const float* data = reinterpret_cast<const float*>(map.data);
-  const guint64 frames = map.size / (sizeof(float) * channels);
+  const bool f32 = p->format == GST_AUDIO_FORMAT_F32;
+  const guint64 frames = map.size / (GST_AUDIO_INFO_BPF(&filter->info));
   guint64 done = 0;
   while (done < frames) {
     if (p->frames_in_interval == 0)
       p->interval_start = GST_CLOCK_TIME_IS_VALID(p->base_ts)
                               ? p->base_ts + gst_util_uint64_scale_int(p->frames_since_base, GST_SECOND, rate)
                               : GST_CLOCK_TIME_NONE;
-    const guint64 n = MIN(frames - done, interval_frames - p->frames_in_interval);
-    p->analyzer->process(data + done * channels, n);
+    guint64 n = MIN(frames - done, interval_frames - p->frames_in_interval);
+    if (f32) {
+      p->analyzer->process(reinterpret_cast<const float*>(map.data) + done * channels, n);
+    } else {
+      n = MIN(n, kConvertFrames);
+      const size_t count = static_cast<size_t>(n) * channels, first = static_cast<size_t>(done) * channels;
+      float* out = p->scratch.data();
+      switch (p->format) {
+        case GST_AUDIO_FORMAT_S16: {
+          const gint16* in = reinterpret_cast<const gint16*>(map.data) + first;
+          for (size_t i = 0; i < count; ++i) out[i] = in[i] * (1.0f / 32768.0f);
+          break;
+        }
+        case GST_AUDIO_FORMAT_S32: {
+          const gint32* in = reinterpret_cast<const gint32*>(map.data) + first;
+          for (size_t i = 0; i < count; ++i) out[i] = static_cast<float>(in[i] * (1.0 / 2147483648.0));
+          break;
+        }
+        default: {  // F64
+          const gdouble* in = reinterpret_cast<const gdouble*>(map.data) + first;
+          for (size_t i = 0; i < count; ++i) out[i] = static_cast<float>(in[i]);
+          break;
+        }
+      }
+      p->analyzer->process(out, n);
+    }
     p->frames_in_interval += n;
     p->frames_since_base += n;
     done += n;
@@ -216,6 +249,8 @@ static gboolean gst_dj_spectrum_setup(GstAudioFilter* filter, const GstAudioInfo
   p->analyzer = std::make_unique<dju::SpectrumAnalyzer>(GST_AUDIO_INFO_RATE(info), GST_AUDIO_INFO_CHANNELS(info),
                                                         static_cast<int>(bands));
   p->features = p->analyzer->make_features();
+  p->format = GST_AUDIO_INFO_FORMAT(info);
+  p->scratch.assign(p->format == GST_AUDIO_FORMAT_F32 ? 0 : kConvertFrames * GST_AUDIO_INFO_CHANNELS(info), 0.0f);
   p->frames_in_interval = 0;
   p->interval_start = GST_CLOCK_TIME_NONE;
   GST_DEBUG_OBJECT(self, "analysing %d Hz, %d channels, %u display bands", GST_AUDIO_INFO_RATE(info),
