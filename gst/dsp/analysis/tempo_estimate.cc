@@ -145,7 +145,7 @@ double related_ratio(double bpm, double held) {
 }
 }  // namespace
 
-double TempoTracker::update(const TempoEstimate& e) {
+double TempoTracker::update(const TempoEstimate& e, bool full_window) {
   if (held_ <= 0 && e.bpm > 0 && e.confidence >= kMinFirstConfidence && e.confidence < kMinConfidence) {
     // Not locked yet, a weakly periodic groove (syncopated kicks, a swung hip-hop verse): estimates
     // that agree closely, again and again, are evidence enough.
@@ -154,6 +154,7 @@ double TempoTracker::update(const TempoEstimate& e) {
         held_ = e.bpm;
         lock_confidence_ = e.confidence;
         weak_count_ = candidate_count_ = 0;
+        provisional_ = !full_window;
       }
     } else {
       weak_ = e.bpm;
@@ -170,6 +171,7 @@ double TempoTracker::update(const TempoEstimate& e) {
     held_ = e.bpm;
     lock_confidence_ += 0.2 * (e.confidence - lock_confidence_);
     candidate_count_ = 0;
+    if (full_window) provisional_ = false;  // confirmed by an estimate that saw the whole window
     return held_;
   }
   // Something else: a start, a real tempo change, or another metrical level of the same beat (a
@@ -184,13 +186,19 @@ double TempoTracker::update(const TempoEstimate& e) {
     candidate_ = e.bpm;
     candidate_count_ = 1;
   }
-  // First lock: two agreeing estimates. A new tempo: four in a row; a simple ratio of the held one:
-  // twelve in a row.
-  const int need = held_ <= 0 ? 2 : related_ratio(e.bpm, held_) > 0 ? 12 : 4;
+  // Only full-window estimates count against a provisional lock.
+  if (provisional_ && !full_window) {
+    candidate_count_ = 0;
+    return held_;
+  }
+  // First lock (or over a provisional one): two agreeing estimates. A new tempo: four in a row; a
+  // simple ratio of the held one: twelve in a row.
+  const int need = held_ <= 0 || provisional_ ? 2 : related_ratio(e.bpm, held_) > 0 ? 12 : 4;
   if (candidate_count_ >= need) {
     held_ = e.bpm;
     lock_confidence_ = e.confidence;
     candidate_count_ = 0;
+    provisional_ = !full_window;
   }
   return held_;
 }
