@@ -120,7 +120,10 @@ TempoEstimate estimate_tempo_ex(const float* odf, int n, double fps, double min_
   // (snares, hats, the bass's upper harmonics) while one beat does not is one bar of twice that tempo.
   // Drum & bass's two-step (kick on 1 and the and of 3, snare on 2 and 4) reads as 87 on the kicks;
   // its bar is two of those beats. Hip-hop's bar spans four of its 90 BPM beats, and two of them do
-  // not repeat. (A 90 BPM groove whose half bar repeats exactly would be doubled too.)
+  // not repeat. (A 90 BPM groove whose half bar repeats exactly would be doubled too.) "Almost
+  // exactly" is 40 % of the envelope's power: a deck whose bass has just come back after a kill (its
+  // envelope changes within the window) repeats at 0.43-0.49 on drum & bass at 179, while hip-hop's
+  // half bar stays under 0.15 on the demo track (24 tracks, 165 readings: no decision turned wrong).
   if (backbeat && 60.0 * fps / fine * 2.0 <= kTempoMaxDoubledBpm && 60.0 * fps / fine * 2.0 > 0.85 * max_bpm) {
     std::array<float, kTempoMaxFrames> r{}, tmp{};
     smooth_centre(backbeat, w, r, tmp);
@@ -128,7 +131,7 @@ TempoEstimate estimate_tempo_ex(const float* odf, int n, double fps, double min_
       return std::max({autocorr_at(r, w, lag - 1), autocorr_at(r, w, lag), autocorr_at(r, w, lag + 1)});
     };
     const double r0 = autocorr_at(r, w, 0), one = peak(fine), two = peak(2 * fine);
-    if (r0 > 0 && two >= 0.5 * r0 && one < 0.5 * two) fine /= 2;
+    if (r0 > 0 && two >= 0.4 * r0 && one < 0.5 * two) fine /= 2;
   }
   double refined = fine;
   comb8(fine, 0.01, &refined);
@@ -145,7 +148,7 @@ double related_ratio(double bpm, double held) {
 }
 }  // namespace
 
-double TempoTracker::update(const TempoEstimate& e) {
+double TempoTracker::update(const TempoEstimate& e, bool full_window) {
   if (held_ <= 0 && e.bpm > 0 && e.confidence >= kMinFirstConfidence && e.confidence < kMinConfidence) {
     // Not locked yet, a weakly periodic groove (syncopated kicks, a swung hip-hop verse): estimates
     // that agree closely, again and again, are evidence enough.
@@ -154,6 +157,7 @@ double TempoTracker::update(const TempoEstimate& e) {
         held_ = e.bpm;
         lock_confidence_ = e.confidence;
         weak_count_ = candidate_count_ = 0;
+        provisional_ = !full_window;
       }
     } else {
       weak_ = e.bpm;
@@ -170,6 +174,7 @@ double TempoTracker::update(const TempoEstimate& e) {
     held_ = e.bpm;
     lock_confidence_ += 0.2 * (e.confidence - lock_confidence_);
     candidate_count_ = 0;
+    if (full_window) provisional_ = false;  // confirmed by an estimate that saw the whole window
     return held_;
   }
   // Something else: a start, a real tempo change, or another metrical level of the same beat (a
@@ -184,13 +189,19 @@ double TempoTracker::update(const TempoEstimate& e) {
     candidate_ = e.bpm;
     candidate_count_ = 1;
   }
-  // First lock: two agreeing estimates. A new tempo: four in a row; a simple ratio of the held one:
-  // twelve in a row.
-  const int need = held_ <= 0 ? 2 : related_ratio(e.bpm, held_) > 0 ? 12 : 4;
+  // Only full-window estimates count against a provisional lock.
+  if (provisional_ && !full_window) {
+    candidate_count_ = 0;
+    return held_;
+  }
+  // First lock (or over a provisional one): two agreeing estimates. A new tempo: four in a row; a
+  // simple ratio of the held one: twelve in a row.
+  const int need = held_ <= 0 || provisional_ ? 2 : related_ratio(e.bpm, held_) > 0 ? 12 : 4;
   if (candidate_count_ >= need) {
     held_ = e.bpm;
     lock_confidence_ = e.confidence;
     candidate_count_ = 0;
+    provisional_ = !full_window;
   }
   return held_;
 }

@@ -46,7 +46,12 @@ class TempoTracker {
   static constexpr double kMinFirstConfidence = 0.07;
   static constexpr int kWeakAgreeing = 3;
   // Feeds one estimate (e.g. once a second); returns the running tempo (0 until locked).
-  double update(const TempoEstimate& e);
+  // `full_window`: the estimate saw the whole envelope window the caller keeps. One made from the
+  // first seconds of a deck (a few bars, often under a fader still rising from silence) decides the
+  // metrical level on little evidence: a lock made from such estimates is provisional, and the first
+  // full-window estimates on another level take it over as a first lock would (two in a row) rather
+  // than only after the twelve that keep a breakdown from flipping a settled tempo.
+  double update(const TempoEstimate& e, bool full_window = true);
   double bpm() const { return held_; }
   bool locked() const { return held_ > 0; }
   void reset() { *this = TempoTracker(); }
@@ -58,6 +63,7 @@ class TempoTracker {
   int candidate_count_ = 0; // …this many times
   double weak_ = 0.0;       // before the first lock: a weakly confident tempo seen in a row…
   int weak_count_ = 0;      // …this many times
+  bool provisional_ = false;  // locked from estimates that saw less than the full window
 };
 
 }  // namespace dju

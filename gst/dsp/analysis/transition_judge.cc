@@ -397,9 +397,23 @@ void TransitionJudge::deck_tempo(Deck& d) {
   const bool bass_heard = d.low_db > d.level_db - 30.0;
   for (int i = 0; i < w; ++i) above[i] = d.above_odf[static_cast<size_t>((d.odf_count - w + i) % kOdfCapacity)];
   // Through the deck's tracker: a breakdown, a gated fade or a syncopated passage does not throw
-  // the tempo onto another metrical level.
-  d.bpm_measured =
-      d.tempo.update(estimate_tempo_ex(env.data(), w, fps_, kMinBpm, kMaxBpm, bass_heard ? above.data() : nullptr));
+  // the tempo onto another metrical level; a level decided from the deck's first seconds is
+  // provisional until an estimate over the full window confirms or corrects it.
+  const double before = d.bpm_measured;
+  const bool full_window = w >= static_cast<int>(kOdfWindowS * fps_);
+  d.bpm_measured = d.tempo.update(
+      estimate_tempo_ex(env.data(), w, fps_, kMinBpm, kMaxBpm, bass_heard ? above.data() : nullptr), full_window);
+  // A corrected metrical level (half or double time) corrects what the open blend recorded of this
+  // deck at the old one: it was the same beat, counted wrong.
+  if (blending_ && before > 0 && d.bpm_measured > 0) {
+    const double r = d.bpm_measured / before;
+    if (std::fabs(r / 2.0 - 1.0) < 0.03 || std::fabs(r * 2.0 - 1.0) < 0.03) {
+      std::array<double, 64>& seen = &d == deck_[incoming_] ? bpm_in_ : bpm_out_;
+      if (&d == deck_[incoming_] || &d == deck_[current_])
+        for (int i = 0; i < bpm_n_; ++i)
+          if (std::fabs(seen[i] / before - 1.0) < 0.03) seen[i] *= r;
+    }
+  }
 }
 
 double TransitionJudge::deck_bpm(const Deck& d) const { return d.hints.bpm > 0 ? d.hints.bpm : d.bpm_measured; }
