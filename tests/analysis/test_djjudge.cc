@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 
+#include "../deck/genre_grooves.h"
 #include "mix_render.h"
 
 using namespace dju_test;
@@ -412,6 +413,35 @@ TEST(DjJudgeTempo, MeasuresDrumAndBassAndHipHopAtTheirOwnTempo) {
         EXPECT_NEAR(field(f, "incoming-bpm"), t.bpm * rate, 1.0) << id << " from " << cue_s << " s at x" << rate;
         free_all(msgs);
       }
+    }
+  }
+}
+
+// The slow synthetic grooves whose eighth-note hats once made both decks read double (hip-hop 85
+// and 88 as 170 and 176, rock 80 as 160), and drum & bass at 172 that must stay there, blended
+// into themselves from their start, as is and 3 % fast, the incoming bass killed until the swap.
+TEST(DjJudgeTempo, SlowGenreGroovesAtTheirOwnTempo) {
+  int k = 0;
+  for (const auto& g : deck_test::genre_grooves()) {
+    ++k;
+    if (!(g.bpm < 90 || g.bpm == 172.0)) continue;
+    Track t;
+    t.id = g.name;
+    t.bpm = g.bpm;
+    t.stereo = deck_test::to_stereo(deck_test::render_groove(g, 70, 6 + k));
+    t.cue_s = 0;
+    for (double rate : {1.0, 1.03}) {
+      BlendPlan p;
+      p.outgoing_rate = p.incoming_rate = rate;
+      p.blend_start_s = 32 * 60.0 / (t.bpm * rate);  // 8 bars in
+      auto msgs = run_djjudge(render_blend(t, t, p));
+      const GstStructure* f = final_report(msgs);
+      ASSERT_NE(f, nullptr) << g.name << " x" << rate;
+      std::printf("%s %.0f at x%.2f: outgoing %.2f, incoming %.2f BPM (truth %.2f)\n", g.name.c_str(), g.bpm, rate,
+                  field(f, "outgoing-bpm"), field(f, "incoming-bpm"), t.bpm * rate);
+      EXPECT_NEAR(field(f, "outgoing-bpm"), t.bpm * rate, 1.0) << g.name << " " << g.bpm << " at x" << rate;
+      EXPECT_NEAR(field(f, "incoming-bpm"), t.bpm * rate, 1.0) << g.name << " " << g.bpm << " at x" << rate;
+      free_all(msgs);
     }
   }
 }

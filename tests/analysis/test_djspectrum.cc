@@ -8,6 +8,7 @@
 #include <fstream>
 #include <numeric>
 
+#include "../deck/genre_grooves.h"
 #include "analysis_test_util.h"
 #include "mix_render.h"
 #include "test_env.h"
@@ -275,6 +276,30 @@ TEST(DjSpectrum, TempoOfDemoTrackAfterTenSeconds) {
     }
     std::printf("%s: %.2f BPM after 10 s (manifest %.1f)\n", id, tempo, t.bpm);
     EXPECT_NEAR(tempo, t.bpm, 1.0) << id;
+    free_all(msgs);
+  }
+}
+
+// The running tempo on the twelve synthetic genre grooves of the deck's tests (hip-hop at 85, 88
+// and 95, rock at 80 and 120, drum & bass at 172 and 174, dubstep, house, techno, downtempo,
+// trap): within 1 BPM after 10 s. Eighth-note hats on the slow ones once made them read double
+// (hip-hop 85 as 170, rock 80 as 160); where the snare falls decides.
+TEST(DjSpectrum, TempoOfGenreGroovesAfterTenSeconds) {
+  int k = 0;
+  for (const auto& g : deck_test::genre_grooves()) {
+    const std::vector<float> stereo = deck_test::to_stereo(deck_test::render_groove(g, 10.6, 7 + k++));
+    auto msgs = run_djspectrum(stereo, "interval=500000000", 4096);
+    double tempo = 0;
+    for (auto* s : msgs) {
+      guint64 ts = 0;
+      gst_structure_get_uint64(s, "timestamp", &ts);
+      if (ts >= 10 * GST_SECOND) { tempo = get_double(s, "tempo"); break; }
+    }
+    std::printf("%s %.0f: %.2f BPM after 10 s\n", g.name.c_str(), g.bpm, tempo);
+    // Trap's sparse two-bar groove reads 140 from 4 s on, but too weakly periodic (confidence
+    // 0.06) for the tracker to lock within 10 s: "not locked yet" is allowed there, no other level.
+    if (g.name == "trap" && tempo == 0) continue;
+    EXPECT_NEAR(tempo, g.bpm, 1.0) << g.name << " " << g.bpm;
     free_all(msgs);
   }
 }

@@ -90,10 +90,19 @@ SpectrumAnalyzer::SpectrumAnalyzer(int sample_rate, int channels, int display_ba
     lp1_.a1 = -2 * cw / a0; lp1_.a2 = (1 - al) / a0;
     lp2_ = lp1_;
   }
+  // The band above 4 kHz (as djjudge's top band): mono less an RBJ low-pass at 4 kHz, Q 0.707, twice.
+  {
+    const double w = 2 * kPi * 4000.0 / rate_, cw = std::cos(w), al = std::sin(w) / (2 * 0.7071), a0 = 1 + al;
+    hlp1_.b0 = (1 - cw) / 2 / a0; hlp1_.b1 = (1 - cw) / a0; hlp1_.b2 = hlp1_.b0;
+    hlp1_.a1 = -2 * cw / a0; hlp1_.a2 = (1 - al) / a0;
+    hlp2_ = hlp1_;
+  }
   odf_.assign(kOdfFrames, 0.0f);
   odf_flat_.assign(kOdfFrames, 0.0f);
   backbeat_.assign(kOdfFrames, 0.0f);
   backbeat_flat_.assign(kOdfFrames, 0.0f);
+  top_band_.assign(kOdfFrames, 0.0f);
+  top_band_flat_.assign(kOdfFrames, 0.0f);
 }
 
 SpectrumAnalyzer::~SpectrumAnalyzer() {
@@ -121,6 +130,7 @@ void SpectrumAnalyzer::reset() {
   beat_hops_ = 0;
   std::fill(odf_.begin(), odf_.end(), 0.0f);
   std::fill(backbeat_.begin(), backbeat_.end(), 0.0f);
+  std::fill(top_band_.begin(), top_band_.end(), 0.0f);
   odf_count_ = 0;
   odf_mean_ = 0;
   last_onset_hop_ = 0;
@@ -129,6 +139,8 @@ void SpectrumAnalyzer::reset() {
   e_low_ = e_rest_ = 0;
   prev_amp_[0] = prev_amp_[1] = rise_mean_[0] = rise_mean_[1] = 0;
   lp1_.z1 = lp1_.z2 = lp2_.z1 = lp2_.z2 = 0;
+  hlp1_.z1 = hlp1_.z2 = hlp2_.z1 = hlp2_.z2 = 0;
+  e_high_ = prev_high_amp_ = 0;
   frames_ = 0;
   sum_sq_ = 0.0;
   peak_ = 0.0f;
@@ -170,6 +182,8 @@ void SpectrumAnalyzer::process(const float* x, size_t frames) {
       const double low = run(lp2_, run(lp1_, mono));
       e_low_ += low * low;
       e_rest_ += (mono - low) * (mono - low);
+      const double high = mono - run(hlp2_, run(hlp1_, mono));
+      e_high_ += high * high;
     }
     if (++beat_fill_ == kBeatHop) {
       beat_fill_ = 0;
@@ -211,6 +225,11 @@ void SpectrumAnalyzer::run_beat_hop() {
     rise_abs = std::max(rise_abs, rise);
   }
   e_low_ = e_rest_ = 0;
+  // The top band's rise, as it is: snare_classes compares it with itself only.
+  const double high_amp = std::sqrt(e_high_ / kBeatHop);
+  const float high_rise = static_cast<float>(std::max(0.0, high_amp - prev_high_amp_));
+  prev_high_amp_ = high_amp;
+  e_high_ = 0;
   // An onset: a clear rise (above -80 dBFS) well over the envelope's running mean, at most one per
   // 100 ms.
   if (o > 3.0 * odf_mean_ && o > 2.0 && rise_abs > 1e-4 &&
@@ -221,6 +240,7 @@ void SpectrumAnalyzer::run_beat_hop() {
   odf_mean_ += beta * (o - odf_mean_);
   odf_[odf_count_ % kOdfFrames] = static_cast<float>(o);
   backbeat_[odf_count_ % kOdfFrames] = static_cast<float>(band[1]);
+  top_band_[odf_count_ % kOdfFrames] = high_rise;
   ++odf_count_;
   // Once a second: the tempo over the envelope so far (up to ~11 s), through the tracker.
   if (odf_count_ % static_cast<uint64_t>(fps) == 0) {
@@ -228,9 +248,11 @@ void SpectrumAnalyzer::run_beat_hop() {
     for (int i = 0; i < n; ++i) {
       odf_flat_[i] = odf_[(odf_count_ - n + i) % kOdfFrames];
       backbeat_flat_[i] = backbeat_[(odf_count_ - n + i) % kOdfFrames];
+      top_band_flat_[i] = top_band_[(odf_count_ - n + i) % kOdfFrames];
     }
     const TempoEstimate est =
-        estimate_tempo_ex(odf_flat_.data(), n, fps, kTempoMinBpm, kTempoMaxBpm, backbeat_flat_.data());
+        estimate_tempo_ex(odf_flat_.data(), n, fps, kTempoMinBpm, kTempoMaxBpm, backbeat_flat_.data(),
+                          top_band_flat_.data());
     tempo_confidence_ = static_cast<float>(est.confidence);
     tempo_.update(est);
   }

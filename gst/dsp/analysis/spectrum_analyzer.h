@@ -115,8 +115,10 @@ class SpectrumAnalyzer {
   // Onset envelope (kick-weighted band rise per beat hop): onsets and the running tempo.
   struct Lowpass { double b0, b1, b2, a1, a2, z1 = 0, z2 = 0; };
   Lowpass lp1_{}, lp2_{};
+  Lowpass hlp1_{}, hlp2_{};  // 4 kHz: the band above it (snare noise, hats) is mono less this
   size_t beat_fill_ = 0;
   uint64_t beat_hops_ = 0;
+  double e_high_ = 0, prev_high_amp_ = 0;
   double e_low_ = 0, e_rest_ = 0, prev_amp_[2] = {0, 0}, rise_mean_[2] = {0, 0};
   double odf_mean_ = 0;
   uint64_t last_onset_hop_ = 0;
@@ -124,6 +126,8 @@ class SpectrumAnalyzer {
   std::vector<float> odf_flat_;  // scratch, unrolled
   std::vector<float> backbeat_;       // ring, kOdfFrames: the envelope above the kick band alone (snares)
   std::vector<float> backbeat_flat_;  // scratch, unrolled
+  std::vector<float> top_band_;       // ring, kOdfFrames: rise of the band above 4 kHz (where the snare falls)
+  std::vector<float> top_band_flat_;  // scratch, unrolled
   uint64_t odf_count_ = 0;
   TempoTracker tempo_;
   float tempo_confidence_ = 0.0f;

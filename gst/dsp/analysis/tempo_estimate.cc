@@ -39,14 +39,60 @@ double autocorr_at(const std::array<float, kTempoMaxFrames>& x, int w, double la
   return ((1 - f) * a + f * b) / n;
 }
 
+// Where the snare falls, after the deck's offline analysis (snare on 2 and 4 of the slow reading:
+// it is the beat; on every slow beat: double time), from the envelope of the band above 4 kHz
+// (snare noise and hats; no kick, and still there when a deck's low EQ is killed). On the grid of
+// half the slow beat `period` (hops), phased on that band's strongest attacks, each step's attack
+// (the largest value within two hops) relative to the band's strong attacks (the 90th percentile
+// over the grid), averaged four steps by four (two slow beats) into classes. Hats on every step
+// raise all four alike, so the weakest class is the floor. Returns +1 when one class stands out
+// alone (the backbeat on 2 and 4), -1 when the class opposite it stands out too (a snare on every
+// slow beat), 0 when none stands out by kSnareClass.
+constexpr int kMaxGrid = 256;       // steps: 8 s at 178 BPM is 48
+constexpr double kSnareClass = 0.3;  // of the band's strong attacks, above the floor
+constexpr double kSnareOpposite = 0.5;
+constexpr double kSnareOverFloor = 3.0;
+int snare_classes(const float* top_band, int w, double period) {
+  const double step = period / 2;
+  std::array<double, 16> fold{};
+  for (int i = 0; i < w; ++i) fold[std::min(15, static_cast<int>(std::fmod(i, step) / step * 16))] += top_band[i];
+  const int ph = static_cast<int>(std::max_element(fold.begin(), fold.end()) - fold.begin());
+  constexpr int kReach = 2;
+  std::array<float, kMaxGrid> hit{}, tmp{};
+  int m = 0;
+  for (double t = (ph + 0.5) * step / 16; t < w - kReach && m < kMaxGrid; t += step, ++m) {
+    const int c = static_cast<int>(std::lround(t));
+    float h = 0;
+    for (int j = std::max(0, c - kReach); j <= std::min(w - 1, c + kReach); ++j) h = std::max(h, top_band[j]);
+    hit[m] = h;
+  }
+  if (m < 8) return 0;
+  std::copy(hit.begin(), hit.begin() + m, tmp.begin());
+  std::nth_element(tmp.begin(), tmp.begin() + m * 9 / 10, tmp.begin() + m);
+  const float h90 = tmp[m * 9 / 10];
+  if (!(h90 > 0)) return 0;
+  double cls[4] = {}, cnt[4] = {};
+  for (int i = 0; i < m; ++i) {
+    cls[i % 4] += hit[i] / h90;
+    cnt[i % 4] += 1;
+  }
+  for (int c = 0; c < 4; ++c) cls[c] /= std::max(1.0, cnt[c]);
+  const double floor = *std::min_element(cls, cls + 4);
+  for (double& v : cls) v -= floor;
+  const int top = static_cast<int>(std::max_element(cls, cls + 4) - cls);
+  if (cls[top] <= kSnareClass || cls[top] <= kSnareOverFloor * floor) return 0;
+  return cls[(top + 2) % 4] > kSnareOpposite * cls[top] ? -1 : 1;
+}
+
 }  // namespace
 
 TempoEstimate estimate_tempo_ex(const float* odf, int n, double fps, double min_bpm, double max_bpm,
-                                const float* backbeat) {
+                                const float* backbeat, const float* top_band) {
   TempoEstimate res;
   if (n > kTempoMaxFrames) {
     odf += n - kTempoMaxFrames;
     if (backbeat) backbeat += n - kTempoMaxFrames;
+    if (top_band) top_band += n - kTempoMaxFrames;
     n = kTempoMaxFrames;
   }
   const int w = n;
@@ -110,9 +156,21 @@ TempoEstimate estimate_tempo_ex(const float* odf, int n, double fps, double min_
     const double v = comb8(lag, 0.05, &period);
     if (v > 1.15 * fv) { fv = v; fine = period; }
   }
+  // Where the snare falls (see snare_classes) settles the octave before the envelope's own
+  // periodicity does: a fast reading whose half has its backbeat on 2 and 4 is that half (eighth-note
+  // hats on hip-hop at 85 or rock at 80 make 170 and 160 look strong), and a slow reading with its
+  // backbeat on 2 and 4 is not doubled by the octave rule below. (A snare on every slow beat is not
+  // taken as double time by itself: hip-hop's hats can look like that; the rules below decide.)
+  int snare_says = 0;
+  if (top_band && 60.0 * fps / fine / 2.0 >= min_bpm && snare_classes(top_band, w, 2 * fine) > 0) {
+    fine *= 2;
+    snare_says = 1;
+  } else if (top_band && 60.0 * fps / fine * 2.0 <= kTempoMaxDoubledBpm) {
+    snare_says = std::max(0, snare_classes(top_band, w, fine));
+  }
   // Octave: beats as strong half-way between as on them (drum & bass: the snare on the 174 grid
   // against a kick on the 87 one) mean twice the tempo, when that is still in range.
-  if (60.0 * fps / fine * 2.0 <= max_bpm) {
+  if (snare_says == 0 && 60.0 * fps / fine * 2.0 <= max_bpm) {
     const double on = at(fine), half = std::max({at(fine / 2 - 1), at(fine / 2), at(fine / 2 + 1)});
     if (on > 0 && half >= 0.45 * on) fine /= 2;
   }
@@ -124,14 +182,19 @@ TempoEstimate estimate_tempo_ex(const float* odf, int n, double fps, double min_
   // exactly" is 40 % of the envelope's power: a deck whose bass has just come back after a kill (its
   // envelope changes within the window) repeats at 0.43-0.49 on drum & bass at 179, while hip-hop's
   // half bar stays under 0.15 on the demo track (24 tracks, 165 readings: no decision turned wrong).
-  if (backbeat && 60.0 * fps / fine * 2.0 <= kTempoMaxDoubledBpm && 60.0 * fps / fine * 2.0 > 0.85 * max_bpm) {
+  // Where the snare says the slow reading is the beat, only a near-perfect two-beat loop that does
+  // not repeat beat to beat (under 10 %) overrides it: the demo drum & bass intro, a half-time
+  // groove, repeats under 0.06; rock at 80 repeats at 0.18-0.20 beat to beat in djspectrum's band
+  // above the kicks. Without that band (a deck whose bass is killed) the top band is used.
+  const float* repeat_env = backbeat ? backbeat : snare_says > 0 ? top_band : nullptr;
+  if (repeat_env && 60.0 * fps / fine * 2.0 <= kTempoMaxDoubledBpm && 60.0 * fps / fine * 2.0 > 0.85 * max_bpm) {
     std::array<float, kTempoMaxFrames> r{}, tmp{};
-    smooth_centre(backbeat, w, r, tmp);
+    smooth_centre(repeat_env, w, r, tmp);
     auto peak = [&](double lag) {
       return std::max({autocorr_at(r, w, lag - 1), autocorr_at(r, w, lag), autocorr_at(r, w, lag + 1)});
     };
     const double r0 = autocorr_at(r, w, 0), one = peak(fine), two = peak(2 * fine);
-    if (r0 > 0 && two >= 0.4 * r0 && one < 0.5 * two) fine /= 2;
+    if (r0 > 0 && two >= 0.4 * r0 && one < (snare_says > 0 ? 0.1 : 0.5) * two) fine /= 2;
   }
   double refined = fine;
   comb8(fine, 0.01, &refined);

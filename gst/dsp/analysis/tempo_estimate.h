@@ -30,9 +30,13 @@ struct TempoEstimate {
 // `odf` holds n envelope values (oldest first) at `fps` values per second; n is clipped to the last
 // kTempoMaxFrames. Returns BPM, or 0 with less than three seconds of envelope. `backbeat` (optional,
 // n values in step with `odf`) is the envelope of the band above the kicks: where the snare falls
-// settles half against double time below ~92 BPM (drum & bass against hip-hop).
+// settles half against double time below ~92 BPM (drum & bass against hip-hop). `top_band`
+// (optional, in step too) is the onset envelope of the band above 4 kHz (snare noise and hats, any
+// scale): where its attacks fall on two beats of a slow reading (the backbeat on 2 and 4, as the
+// deck's offline analysis decides it) keeps eighth-note hats from doubling hip-hop or rock.
 TempoEstimate estimate_tempo_ex(const float* odf, int n, double fps, double min_bpm = kTempoMinBpm,
-                                double max_bpm = kTempoMaxBpm, const float* backbeat = nullptr);
+                                double max_bpm = kTempoMaxBpm, const float* backbeat = nullptr,
+                                const float* top_band = nullptr);
 inline double estimate_tempo(const float* odf, int n, double fps, double min_bpm = kTempoMinBpm,
                              double max_bpm = kTempoMaxBpm) {
   return estimate_tempo_ex(odf, n, fps, min_bpm, max_bpm).bpm;

@@ -389,20 +389,23 @@ void TransitionJudge::deck_tempo(Deck& d) {
   const int64_t since = d.audible_since >= 0 ? hops_ - d.audible_since : avail;
   const int w = static_cast<int>(std::min(avail, since));
   if (w < static_cast<int>(3 * fps_)) return;
-  std::array<float, kOdfCapacity> env{}, above{};
+  std::array<float, kOdfCapacity> env{}, above{}, top{};
   for (int i = 0; i < w; ++i) env[i] = d.odf_at(d.odf_count - w + i);
   // The envelope above the low band tells drum & bass from half its tempo, when the deck's bass is
   // heard: with its low EQ killed (an incoming deck before the bass swap) the kicks' upper half
   // alone can make hip-hop look like half time, so a slow reading stays as it is.
   const bool bass_heard = d.low_db > d.level_db - 30.0;
   for (int i = 0; i < w; ++i) above[i] = d.above_odf[static_cast<size_t>((d.odf_count - w + i) % kOdfCapacity)];
+  // The band above 4 kHz (snare noise, hats) places the backbeat, killed bass or not.
+  for (int i = 0; i < w; ++i) top[i] = d.band_odf_at(2, d.odf_count - w + i);
   // Through the deck's tracker: a breakdown, a gated fade or a syncopated passage does not throw
   // the tempo onto another metrical level; a level decided from the deck's first seconds is
   // provisional until an estimate over the full window confirms or corrects it.
   const double before = d.bpm_measured;
   const bool full_window = w >= static_cast<int>(kOdfWindowS * fps_);
   d.bpm_measured = d.tempo.update(
-      estimate_tempo_ex(env.data(), w, fps_, kMinBpm, kMaxBpm, bass_heard ? above.data() : nullptr), full_window);
+      estimate_tempo_ex(env.data(), w, fps_, kMinBpm, kMaxBpm, bass_heard ? above.data() : nullptr, top.data()),
+      full_window);
   // A corrected metrical level (half or double time) corrects what the open blend recorded of this
   // deck at the old one: it was the same beat, counted wrong.
   if (blending_ && before > 0 && d.bpm_measured > 0) {
