@@ -83,20 +83,11 @@ SpectrumAnalyzer::SpectrumAnalyzer(int sample_rate, int channels, int display_ba
   mel_ = new_fvec(kMelFilters);
   dct_out_ = new_fvec(kMelFilters);
   dct_ = new_aubio_dct(kMelFilters);
-  // Low band for the onset envelope: RBJ low-pass at 150 Hz, Q 0.707, twice.
-  {
-    const double w = 2 * kPi * 150.0 / rate_, cw = std::cos(w), al = std::sin(w) / (2 * 0.7071), a0 = 1 + al;
-    lp1_.b0 = (1 - cw) / 2 / a0; lp1_.b1 = (1 - cw) / a0; lp1_.b2 = lp1_.b0;
-    lp1_.a1 = -2 * cw / a0; lp1_.a2 = (1 - al) / a0;
-    lp2_ = lp1_;
-  }
-  // The band above 4 kHz (as djjudge's top band): mono less an RBJ low-pass at 4 kHz, Q 0.707, twice.
-  {
-    const double w = 2 * kPi * 4000.0 / rate_, cw = std::cos(w), al = std::sin(w) / (2 * 0.7071), a0 = 1 + al;
-    hlp1_.b0 = (1 - cw) / 2 / a0; hlp1_.b1 = (1 - cw) / a0; hlp1_.b2 = hlp1_.b0;
-    hlp1_.a1 = -2 * cw / a0; hlp1_.a2 = (1 - al) / a0;
-    hlp2_ = hlp1_;
-  }
+  // Low band for the onset envelope: low-pass at 150 Hz, Q 0.707, twice.
+  lp1_ = lp2_ = AnalysisBiquad::lowpass(150.0, rate_, 0.7071);
+  // The band above 4 kHz (snare noise, hats; the band djjudge calls its top one): mono less a
+  // low-pass at 4 kHz, Q 0.707, twice.
+  hlp1_ = hlp2_ = AnalysisBiquad::lowpass(4000.0, rate_, 0.7071);
   odf_.assign(kOdfFrames, 0.0f);
   odf_flat_.assign(kOdfFrames, 0.0f);
   backbeat_.assign(kOdfFrames, 0.0f);
@@ -138,8 +129,7 @@ void SpectrumAnalyzer::reset() {
   tempo_confidence_ = 0.0f;
   e_low_ = e_rest_ = 0;
   prev_amp_[0] = prev_amp_[1] = rise_mean_[0] = rise_mean_[1] = 0;
-  lp1_.z1 = lp1_.z2 = lp2_.z1 = lp2_.z2 = 0;
-  hlp1_.z1 = hlp1_.z2 = hlp2_.z1 = hlp2_.z2 = 0;
+  for (AnalysisBiquad* f : {&lp1_, &lp2_, &hlp1_, &hlp2_}) f->clear();
   e_high_ = prev_high_amp_ = 0;
   frames_ = 0;
   sum_sq_ = 0.0;
@@ -173,16 +163,10 @@ void SpectrumAnalyzer::process(const float* x, size_t frames) {
       run_fft();
     }
     {
-      auto run = [](Lowpass& f, double x) {
-        const double y = f.b0 * x + f.z1;
-        f.z1 = f.b1 * x - f.a1 * y + f.z2;
-        f.z2 = f.b2 * x - f.a2 * y;
-        return y;
-      };
-      const double low = run(lp2_, run(lp1_, mono));
+      const double low = lp2_.run(lp1_.run(mono));
       e_low_ += low * low;
       e_rest_ += (mono - low) * (mono - low);
-      const double high = mono - run(hlp2_, run(hlp1_, mono));
+      const double high = mono - hlp2_.run(hlp1_.run(mono));
       e_high_ += high * high;
     }
     if (++beat_fill_ == kBeatHop) {

@@ -22,6 +22,7 @@
 
 #include <aubio/aubio.h>
 
+#include "analysis/biquad.h"
 #include "analysis/tempo_estimate.h"
 
 namespace dju {
@@ -113,9 +114,8 @@ class SpectrumAnalyzer {
   aubio_dct_t* dct_ = nullptr;
 
   // Onset envelope (kick-weighted band rise per beat hop): onsets and the running tempo.
-  struct Lowpass { double b0, b1, b2, a1, a2, z1 = 0, z2 = 0; };
-  Lowpass lp1_{}, lp2_{};
-  Lowpass hlp1_{}, hlp2_{};  // 4 kHz: the band above it (snare noise, hats) is mono less this
+  AnalysisBiquad lp1_, lp2_;
+  AnalysisBiquad hlp1_, hlp2_;  // 4 kHz: the band above it (snare noise, hats) is mono less this
   size_t beat_fill_ = 0;
   uint64_t beat_hops_ = 0;
   double e_high_ = 0, prev_high_amp_ = 0;

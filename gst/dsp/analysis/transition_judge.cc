@@ -44,16 +44,6 @@ double dot(const float* a, const float* b, int n) {
   return acc;
 }
 
-// RBJ cookbook biquads.
-void set_lowpass(double* c, double fc, double rate, double q) {
-  const double w = 2 * kPi * fc / rate, cw = std::cos(w), al = std::sin(w) / (2 * q), a0 = 1 + al;
-  c[0] = (1 - cw) / 2 / a0; c[1] = (1 - cw) / a0; c[2] = (1 - cw) / 2 / a0; c[3] = -2 * cw / a0; c[4] = (1 - al) / a0;
-}
-void set_highpass(double* c, double fc, double rate, double q) {
-  const double w = 2 * kPi * fc / rate, cw = std::cos(w), al = std::sin(w) / (2 * q), a0 = 1 + al;
-  c[0] = (1 + cw) / 2 / a0; c[1] = -(1 + cw) / a0; c[2] = (1 + cw) / 2 / a0; c[3] = -2 * cw / a0; c[4] = (1 - al) / a0;
-}
-
 double lin_score(double value, double good, double bad) {
   // 100 at or below `good`, 0 at or above `bad`, linear between.
   if (value <= good) return 100.0;
@@ -77,7 +67,7 @@ void append(char* buf, size_t size, const char* text) {
 
 struct TransitionJudge::Deck {
   JudgeDeckHints hints;
-  Biquad low1, low2, high1, high2;
+  AnalysisBiquad low1, low2, high1, high2;  // 150 Hz low-pass and 4 kHz high-pass, each twice
   double e_low = 0, e_mid = 0, e_high = 0, e_all = 0;
   double prev_log[3] = {0, 0, 0};  // previous hop's RMS per band
   double rise_mean[3] = {0, 0, 0};
@@ -113,11 +103,8 @@ TransitionJudge::TransitionJudge(int sample_rate, int decks)
   for (int d = 0; d < ndecks_; ++d) {
     Deck* k = new Deck();
     k->hop_db_hist.fill(-120.0f);
-    double c[5];
-    set_lowpass(c, 150.0, rate_, 0.7071);
-    for (Biquad* b : {&k->low1, &k->low2}) { b->b0 = c[0]; b->b1 = c[1]; b->b2 = c[2]; b->a1 = c[3]; b->a2 = c[4]; }
-    set_highpass(c, 4000.0, rate_, 0.7071);
-    for (Biquad* b : {&k->high1, &k->high2}) { b->b0 = c[0]; b->b1 = c[1]; b->b2 = c[2]; b->a1 = c[3]; b->a2 = c[4]; }
+    k->low1 = k->low2 = AnalysisBiquad::lowpass(150.0, rate_, 0.7071);
+    k->high1 = k->high2 = AnalysisBiquad::highpass(4000.0, rate_, 0.7071);
     deck_.push_back(k);
   }
   fft_ = new_aubio_fft(kChromaFft);
@@ -159,11 +146,7 @@ void TransitionJudge::reset() {
     k->tempo.reset();
     k->warm_hops = 0;
     k->hop_db_hist.fill(-120.0f);
-    double c[5];
-    set_lowpass(c, 150.0, rate_, 0.7071);
-    for (Biquad* b : {&k->low1, &k->low2}) { *b = Biquad(); b->b0 = c[0]; b->b1 = c[1]; b->b2 = c[2]; b->a1 = c[3]; b->a2 = c[4]; }
-    set_highpass(c, 4000.0, rate_, 0.7071);
-    for (Biquad* b : {&k->high1, &k->high2}) { *b = Biquad(); b->b0 = c[0]; b->b1 = c[1]; b->b2 = c[2]; b->a1 = c[3]; b->a2 = c[4]; }
+    for (AnalysisBiquad* b : {&k->low1, &k->low2, &k->high1, &k->high2}) b->clear();
     k->hints = h;
   }
   loud_.reset();

@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "analysis/biquad.h"
 #include "analysis/camelot.h"
 #include "analysis/loudness.h"
 
@@ -88,15 +89,6 @@ class TransitionJudge {
   double now_s() const { return static_cast<double>(hops_) * kHop / rate_; }
 
  private:
-  struct Biquad {
-    double b0 = 1, b1 = 0, b2 = 0, a1 = 0, a2 = 0, z1 = 0, z2 = 0;
-    double run(double x) {
-      const double y = b0 * x + z1;
-      z1 = b1 * x - a1 * y + z2;
-      z2 = b2 * x - a2 * y;
-      return y;
-    }
-  };
   struct Deck;
 
   void end_of_hop();
