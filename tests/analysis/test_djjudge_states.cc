@@ -115,12 +115,17 @@ class JudgeStates : public ::testing::Test {
   // Lets a push that should be blocked show it is not (a broken gate returns at once).
   static void settle() { std::this_thread::sleep_for(std::chrono::milliseconds(150)); }
 
-  // PAUSED and prerolled on both decks, both pushes held at the gate.
-  void preroll_both() {
+  // Going to PAUSED (ASYNC), both streams started, deck_0's first buffer pushed: deck_1 has not
+  // prerolled yet.
+  void pause_with_deck0_data() {
     ASSERT_EQ(gst_element_set_state(judge_, GST_STATE_PAUSED), GST_STATE_CHANGE_ASYNC);
     start_stream(0);
     start_stream(1);
     push_async(0, 0);
+  }
+  // PAUSED and prerolled on both decks, both pushes held at the gate.
+  void preroll_both() {
+    pause_with_deck0_data();
     push_async(1, 0);
     GstState now = GST_STATE_VOID_PENDING;
     ASSERT_EQ(state(&now, 10 * GST_SECOND), GST_STATE_CHANGE_SUCCESS);
@@ -220,10 +225,7 @@ TEST_F(JudgeStates, GoingToReadyReleasesTheWait) {
 }
 
 TEST_F(JudgeStates, ReleasingTheSilentPadCompletesThePreroll) {
-  ASSERT_EQ(gst_element_set_state(judge_, GST_STATE_PAUSED), GST_STATE_CHANGE_ASYNC);
-  start_stream(0);
-  start_stream(1);
-  push_async(0, 0);
+  pause_with_deck0_data();
   GstState now = GST_STATE_VOID_PENDING;
   EXPECT_EQ(state(&now, 300 * GST_MSECOND), GST_STATE_CHANGE_ASYNC);
   // deck_1 goes away without a word: deck_0 is all there is, and it has prerolled.
@@ -239,10 +241,7 @@ TEST_F(JudgeStates, ReleasingTheSilentPadCompletesThePreroll) {
 }
 
 TEST_F(JudgeStates, EosPrerollsAndIsPostedOnceWhenPlaying) {
-  ASSERT_EQ(gst_element_set_state(judge_, GST_STATE_PAUSED), GST_STATE_CHANGE_ASYNC);
-  start_stream(0);
-  start_stream(1);
-  push_async(0, 0);
+  pause_with_deck0_data();
   // deck_1 ends at once: EOS prerolls it, and (in PAUSED) waits for PLAYING before it is posted.
   std::atomic<bool> eos_returned{false};
   std::thread eos1([&] {
