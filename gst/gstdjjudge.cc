@@ -6,9 +6,11 @@
  * contributes to the master — after its EQ, channel fader and crossfader — so the judge hears what the
  * audience hears. Pads are lined up by running time; a deck that has delivered nothing yet is
  * silence. Live decks never wait; a deck rendered from a file waits (at most a ring of 1.4 s ahead)
- * for the others while they make progress, and judges one that stalls for 3 s as silent. A non-live
- * deck whose audio comes later than the judge has got (paced with `identity sync=true ts-offset=…`,
- * which delays buffers without changing their timestamps) is heard when it arrives. When every pad
+ * for the others while they make progress, and judges one that stalls for 3 s as silent. A deck
+ * whose audio comes later than the judge has got (paced with `identity sync=true ts-offset=…`,
+ * which delays buffers without changing their timestamps) is heard when it arrives; but a live deck
+ * whose late first buffers are followed by a backlog that outruns the clock (held on the way, by a
+ * busy queue) keeps its running time, as a live mixer plays it. When every pad
  * has reached EOS, an open transition is closed and its `final` message is posted before the EOS
  * message. The element finds each transition (the mix
  * handing over from one deck to another: the blend starts when a second deck becomes audible next to
@@ -196,6 +198,9 @@ static void gst_dj_judge_pad_init(GstDjJudgePad* pad) {
 // a ring ahead of the others: it waits for them while they make progress, and judges a deck that
 // delivered nothing for kStall as silent.
 static constexpr int64_t kResyncFrames = JUDGE_RATE / 25;  // 40 ms: a timestamp jump larger than this resyncs
+// 200 ms: a re-anchored live deck this far ahead of the clock is draining a backlog (a paced one
+// arrives on time; the scheduler's jitter on a loaded machine stays well below).
+static constexpr int64_t kBacklogFrames = JUDGE_RATE / 5;
 static constexpr auto kStall = std::chrono::seconds(3);
 
 struct DeckInput {
@@ -211,6 +216,10 @@ struct DeckInput {
   int64_t start_pos = 0;         // judge frame of its first sample (frames before are silence)
   int64_t write_pos = 0;         // judge frame of the next sample to write
   int64_t shift = 0;             // frames added to the running-time position (re-anchoring)
+  // A live deck re-anchored because its first buffer came late: until `watch_until` (a running-time
+  // frame of its own) a backlog that outruns the clock says it was held on the way (a busy queue),
+  // not started late, and takes the re-anchoring back.
+  int64_t watch_until = -1;
   GstSegment segment;
   std::vector<float> ring = std::vector<float>(2 * kRingFrames, 0.0f);
   std::vector<float> chunk = std::vector<float>(2 * kChunk, 0.0f);
@@ -596,19 +605,37 @@ static GstFlowReturn gst_dj_judge_chain(GstPad* pad, GstObject* parent, GstBuffe
     int64_t skip = 0;  // leading frames of the buffer to drop
     if (GST_CLOCK_TIME_IS_VALID(rt)) {
       d.paced = live || (!held && GST_CLOCK_TIME_IS_VALID(now) && rt <= now + 100 * GST_MSECOND);
+      const int64_t rt_pos = static_cast<int64_t>(gst_util_uint64_scale_round(rt, JUDGE_RATE, GST_SECOND));
       if (!d.started && !held && GST_CLOCK_TIME_IS_VALID(now) && now > rt + 200 * GST_MSECOND) {
-        // A deck that starts later than its timestamps say (`identity sync=true ts-offset=…`) while
-        // the others play in real time comes in now, as the listener would hear it.
+        // A deck that starts later than its timestamps say (`identity sync=true ts-offset=…`, which
+        // also answers the latency query as live) while the others play in real time comes in now, as
+        // the listener would hear it.
         bool others = false, others_paced = true;
         for (const auto& o : p->decks) {
           if (&o == &d || !o.pad || !o.started || o.eos) continue;
           others = true;
           others_paced = others_paced && o.paced;
         }
-        if (others && others_paced)
+        if (others && others_paced) {
           d.shift = static_cast<int64_t>(gst_util_uint64_scale_round(now - rt, JUDGE_RATE, GST_SECOND));
+          if (live) d.watch_until = rt_pos + 2 * JUDGE_RATE;
+        }
+      } else if (d.watch_until >= 0 && d.started) {
+        const int64_t now_pos = static_cast<int64_t>(gst_util_uint64_scale_round(now, JUDGE_RATE, GST_SECOND));
+        if (GST_CLOCK_TIME_IS_VALID(now) && rt_pos + d.shift > now_pos + kBacklogFrames) {
+          // Its buffers now come faster than the clock: a live source whose first buffers were held
+          // on the way. A live mixer plays it by its running time, and so does the judge: what the
+          // judge has passed is gone (below), the rest lands where the mixer plays it.
+          GST_DEBUG_OBJECT(self, "deck_%d: a backlog, not a late start: back on its running time", idx);
+          d.write_pos -= d.shift;
+          d.start_pos -= d.shift;
+          d.shift = 0;
+          d.watch_until = -1;
+        } else if (rt_pos >= d.watch_until) {
+          d.watch_until = -1;
+        }
       }
-      const int64_t pos = static_cast<int64_t>(gst_util_uint64_scale_round(rt, JUDGE_RATE, GST_SECOND)) + d.shift;
+      const int64_t pos = rt_pos + d.shift;
       if (!d.started) {
         d.start_pos = d.write_pos = pos;
       } else if (pos > d.write_pos + kResyncFrames) {
@@ -793,6 +820,7 @@ static gboolean gst_dj_judge_sink_event(GstPad* pad, GstObject* parent, GstEvent
           d.flushing = false;
           d.started = d.eos = d.skipped = d.prerolled = false;
           d.shift = 0;
+          d.watch_until = -1;
           gst_segment_init(&d.segment, GST_FORMAT_TIME);
         }
         // Running time starts again after a flush: once every deck has flushed, so does the judge.
@@ -883,6 +911,7 @@ static GstPad* gst_dj_judge_request_new_pad(GstElement* element, GstPadTemplate*
     d.pad = GST_DJ_JUDGE_PAD(pad);
     d.started = d.eos = d.skipped = d.flushing = d.prerolled = d.holding = false;
     d.shift = 0;
+    d.watch_until = -1;
     gst_segment_init(&d.segment, GST_FORMAT_TIME);
   }
   gst_element_add_pad(element, pad);
@@ -928,6 +957,7 @@ static void reset_locked(GstDjJudgePrivate* p) {
   for (auto& d : p->decks) {
     d.started = d.eos = d.skipped = d.flushing = d.prerolled = d.holding = false;
     d.start_pos = d.write_pos = d.shift = 0;
+    d.watch_until = -1;
     gst_segment_init(&d.segment, GST_FORMAT_TIME);
     if (d.pad) d.pad->live_checked = FALSE;
   }

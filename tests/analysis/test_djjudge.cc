@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <functional>
 #include <map>
 #include <memory>
 
@@ -257,7 +258,8 @@ struct BusRecord {
   std::string error;
 };
 
-static BusRecord run_pipeline_collect(const std::string& desc, int timeout_s) {
+static BusRecord run_pipeline_collect(const std::string& desc, int timeout_s,
+                                      const std::function<void(GstElement*)>& setup = nullptr) {
   BusRecord rec;
   GError* err = nullptr;
   GstElement* pipe = gst_parse_launch(desc.c_str(), &err);
@@ -266,6 +268,7 @@ static BusRecord run_pipeline_collect(const std::string& desc, int timeout_s) {
     g_clear_error(&err);
     return rec;
   }
+  if (setup) setup(pipe);
   GstBus* bus = gst_element_get_bus(pipe);
   gst_element_set_state(pipe, GST_STATE_PLAYING);
   const gint64 deadline = g_get_monotonic_time() + timeout_s * G_TIME_SPAN_SECOND;
@@ -376,6 +379,47 @@ TEST(DjJudgePipeline, FreeDecksIncomingWithOffset) {
                                       deck_src(1, 330, 2.5, 1.0, "", ""),
                                   30);
   expect_transition(rec, 1.0);
+  free_record(rec);
+}
+
+// Live decks are mixed by their running time, so the judge places them there too, even when a deck's
+// first buffers reach it late (a busy machine as a battle starts, the judge's own queue). Both decks
+// tick at 120 BPM on the same running-time grid; deck 1's first buffer is held for 2.3 s, then its
+// backlog flows. Shifting deck 1 by that delay (right only for a non-live deck that starts late)
+// heard its beats 0.3 s (~0.2 s of a beat early) away from deck 0's for the rest of the blend.
+TEST(DjJudgePipeline, LiveDeckWhoseFirstBuffersArriveLateKeepsItsRunningTime) {
+  const std::string ticks = "is-live=true wave=ticks tick-interval=500000000 sine-periods-per-tick=12";
+  auto rec = run_pipeline_collect(
+      "djjudge name=j " + deck_src(0, 110, 10.0, 0, ticks, "queue") +
+          deck_src(1, 110, 12.0, 0, ticks, "queue name=hold max-size-time=6000000000 max-size-buffers=0 max-size-bytes=0"),
+      40, [](GstElement* pipe) {
+        GstElement* hold = gst_bin_get_by_name(GST_BIN(pipe), "hold");
+        GstPad* pad = gst_element_get_static_pad(hold, "src");
+        gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, [](GstPad*, GstPadProbeInfo*, gpointer) {
+          g_usleep(2300 * 1000);  // the queue's thread: the source keeps filling the queue
+          return GST_PAD_PROBE_REMOVE;
+        }, nullptr, nullptr);
+        gst_object_unref(pad);
+        gst_object_unref(hold);
+      });
+  ASSERT_TRUE(rec.error.empty()) << rec.error;
+  ASSERT_GE(rec.final_index, 0) << "no final djjudge report (" << rec.judge.size() << " djjudge messages)";
+  const GstStructure* f = rec.judge[rec.final_index];
+  guint in = 9;
+  gint measured = 0;
+  guint64 end = 0;
+  double phase_ms = -1;
+  gst_structure_get_uint(f, "incoming", &in);
+  gst_structure_get_uint64(f, "end-time", &end);
+  gst_structure_get_double(f, "phase-error-ms", &phase_ms);
+  gst_structure_get_int(f, "phase-measurements", &measured);
+  std::printf("MEASURE late_live_deck phase_error_ms=%.1f measurements=%d end_s=%.2f\n", phase_ms, measured, end / 1e9);
+  EXPECT_EQ(in, 1u);
+  EXPECT_GT(measured, 0) << describe(f);
+  EXPECT_LT(phase_ms, 15.0) << "the decks tick together by running time: " << describe(f);
+  guint64 start = 0;
+  gst_structure_get_uint64(f, "start-time", &start);
+  EXPECT_NEAR(start / 1e9, 2.4, 0.5) << "deck 1 is heard from when it arrived: " << describe(f);
   free_record(rec);
 }
 

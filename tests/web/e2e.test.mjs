@@ -416,6 +416,12 @@ test('a battle from the lobby to two DJs and a spectator: audio, controls, seats
   // A transition while live: DJ B syncs and plays deck B (the uploaded track is short: load a
   // library track first), DJ A hands the crossfader over with the keyboard; the judge's live hint,
   // its final score and the running totals reach every page.
+  // Deck A has played on through the steps above (for minutes on a loaded machine): DJ A puts it
+  // back into the drop (124–186 s), so the handover leaves steady music and not a track's end.
+  await spec.page.evaluate(() => { window.__judged = []; window.dju.conn.on('judge', (m) => window.__judged.push(m)); });
+  const ovA = await djA.page.locator('#own-deck .wave-overview').boundingBox(); // the page was reloaded since
+  await djA.page.mouse.click(ovA.x + (130 / duration) * ovA.width, ovA.y + ovA.height / 2);
+  await waitForServer(battleId, (b) => b.decks?.a?.position > 124 && b.decks.a.position < 150 && b.decks.a.playing, 'deck a back in the drop at ~130 s');
   await djB.page.click(`#library tr[data-id="${trackB}"] [data-load]`);
   await waitForServer(battleId, (b) => b.decks?.b?.track === trackB && b.decks.b['load-state'] !== 'loading', 'deck b reloaded');
   await djB.page.click('#own-deck [data-control="play"]');
@@ -424,9 +430,25 @@ test('a battle from the lobby to two DJs and a spectator: audio, controls, seats
   await waitForServer(battleId, (b) => Math.abs(b.decks.b.bpm * b.decks.b.tempo - b.decks.a.bpm * b.decks.a.tempo) < 0.1, 'deck b synced to deck a');
   await djA.page.waitForTimeout(3000);
   for (let i = 0; i < 20; i++) { await djA.page.keyboard.press('d'); await djA.page.waitForTimeout(250); }
-  await spec.page.waitForFunction(() => document.querySelectorAll('#judge .transitions li').length > 0, null, { timeout: 30000 });
+  const handedOver = await waitForServer(battleId, (b) => b.mixer?.crossfader > 0.95, 'the crossfader handed over to deck B')
+    .catch(async (e) => {
+      const sent = await djA.page.evaluate(() => window.dju.conn.sentLog.filter((m) => m.param === 'crossfader').map((m) => m.value.toFixed(2)));
+      console.log(`crossfader values DJ A's page sent (last 50 messages): [${sent.join(' ')}]`);
+      throw e;
+    });
+  try {
+    await spec.page.waitForFunction(() => document.querySelectorAll('#judge .transitions li').length > 0, null, { timeout: 30000 });
+  } catch (e) {
+    const now = await battleState(battleId);
+    const seen = await spec.page.evaluate(() => window.__judged.map((m) => `${m.phase}/${m.seat}/${Math.round(m.score ?? -1)}`));
+    const deck = (b, k) => `${k} ${b.decks?.[k]?.position?.toFixed(1)} s ${b.decks?.[k]?.playing ? 'playing' : 'stopped'}`;
+    console.log(`no judged transition: after the crossfade ${deck(handedOver, 'a')}, ${deck(handedOver, 'b')}, mixer ${JSON.stringify(handedOver.mixer)}; `
+      + `30 s later ${deck(now, 'a')}, ${deck(now, 'b')}; judge messages seen: [${seen.join(' ')}]; load ${os.loadavg()[0].toFixed(1)}\n`
+      + `server log:\n${serverLog.split('\n').slice(-25).join('\n')}`);
+    throw e;
+  }
   const judged = await spec.page.evaluate(() => ({ text: document.querySelector('#judge .transitions li').textContent, b: document.querySelector('#score-b').textContent }));
-  console.log(`judge on the spectator page: "${judged.text.slice(0, 160)}"; score B ${judged.b}`);
+  console.log(`judge on the spectator page: "${judged.text.slice(0, 160)}"; score B ${judged.b} (deck a at ${handedOver.decks.a.position.toFixed(1)} s after the crossfade)`);
   await djB.page.waitForFunction(() => Number(document.querySelector('#score-b').textContent) > 0, null, { timeout: 10000 });
   await djB.page.screenshot({ path: path.join(artifacts, 'dj-b-after-transition.png') });
 
