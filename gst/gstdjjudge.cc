@@ -431,7 +431,7 @@ static GstState commit_state(GstDjJudge* self) {
   GST_STATE_PENDING(self) = GST_STATE_VOID_PENDING;
   GST_STATE_RETURN(self) = GST_STATE_CHANGE_SUCCESS;
   GST_OBJECT_UNLOCK(self);
-  GST_DEBUG_OBJECT(self, "prerolled on every deck: committing to %s", gst_element_state_get_name(pending));
+  GST_LOG_OBJECT(self, "prerolled on every deck: committing to %s", gst_element_state_get_name(pending));
   // As GstBaseSink: PAUSED is posted unless we were PAUSED already (a lost state in PLAYING), then
   // async-done, then PLAYING when the pipeline asked for it meanwhile.
   if (!to_playing || current == GST_STATE_READY)
@@ -626,7 +626,7 @@ static GstFlowReturn gst_dj_judge_chain(GstPad* pad, GstObject* parent, GstBuffe
           // Its buffers now come faster than the clock: a live source whose first buffers were held
           // on the way. A live mixer plays it by its running time, and so does the judge: what the
           // judge has passed is gone (below), the rest lands where the mixer plays it.
-          GST_DEBUG_OBJECT(self, "deck_%d: a backlog, not a late start: back on its running time", idx);
+          GST_LOG_OBJECT(self, "deck_%d: a backlog, not a late start: back on its running time", idx);
           d.write_pos -= d.shift;
           d.start_pos -= d.shift;
           d.shift = 0;
