@@ -1186,7 +1186,8 @@ void Battle::on_judge(const GstStructure* s) {
   if (counted) {
     JsonObject* sc = typed("score");
     json_object_set_object_member(sc, "scores", scores_json());
-    broadcast(sc);    update_overlay();
+    broadcast(sc);
+    update_overlay();
   }
 }
 
