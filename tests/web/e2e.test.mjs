@@ -139,6 +139,21 @@ async function steadyMeasure(page, ms = 1500, stream = 0) {
   return m;
 }
 
+// What the page's panel of the server's analysis (djspectrum) shows, over `ms`: the power mean of
+// its sub + bass bands and of its mid band (dB), and the last running tempo.
+async function serverBands(page, ms = 1500) {
+  return page.evaluate(async (dur) => {
+    const panel = window.dju.analysis || window.dju.masterAnalysis;
+    let low = 0, mid = 0, n = 0, tempo = 0;
+    for (const end = performance.now() + dur; performance.now() < end; await new Promise((r) => setTimeout(r, 100))) {
+      const v = panel.values;
+      if (!v) continue;
+      low += 10 ** (v.sub / 10) + 10 ** (v.bass / 10); mid += 10 ** (v.mid / 10); n++; tempo = v.tempo;
+    }
+    return { lowDb: 10 * Math.log10(low / Math.max(1, n) + 1e-12), midDb: 10 * Math.log10(mid / Math.max(1, n) + 1e-12), n, tempo };
+  }, ms);
+}
+
 const battleState = async (id) => (await fetch(`${base}/api/battles/${id}`)).json();
 async function waitForServer(id, pred, what, timeout = 8000) {
   const end = Date.now() + timeout;
@@ -199,6 +214,14 @@ test('a battle from the lobby to two DJs and a spectator: audio, controls, seats
   const playing = await Promise.all([untilLoud(spec.page), untilLoud(djA.page), untilLoud(djB.page)]);
   console.log(`after play (dBFS) spectator/A/B: ${playing.map((m) => m.rmsDb.toFixed(1)).join(' / ')} within ${Date.now() - t0} ms`);
   for (const m of playing) assert.ok(m.rmsDb > -40, `clearly not silent after play: ${m.rmsDb.toFixed(1)} dBFS`);
+  // The server's own analysis of the master reaches the pages, held back until its audio is heard:
+  // its running tempo locks onto deck A's, on the spectator's page and under DJ B's judge panel.
+  const bpmA = (await battleState(battleId)).decks.a.bpm;
+  for (const p of [spec.page, djB.page]) {
+    await p.waitForFunction((bpm) => Math.abs(((window.dju.analysis || window.dju.masterAnalysis).values?.tempo ?? 0) - bpm) < 1, bpmA, { timeout: 20000 });
+  }
+  const heardTempo = await spec.page.evaluate(() => ({ tempo: window.dju.analysis.values.tempo, shown: document.querySelector('#analysis .tempo').textContent, jb: window.dju.rtc.stats.jitterBufferNowMs }));
+  console.log(`server's running tempo on the spectator page: ${heardTempo.shown} BPM (deck a ${bpmA}); messages held back by the jitter buffer's ${Math.round(heardTempo.jb)} ms`);
   await djA.page.waitForFunction(() => document.querySelector('#own-deck [data-control="play"]').classList.contains('on'));
   await djA.page.waitForTimeout(500);
   await djA.page.screenshot({ path: path.join(artifacts, 'dj-a-playing.png') });
@@ -263,14 +286,20 @@ test('a battle from the lobby to two DJs and a spectator: audio, controls, seats
   await spec.page.waitForTimeout(1000);
   await untilLoud(spec.page);
   const flat = await steadyMeasure(spec.page, 1500);
+  const flatSrv = await serverBands(spec.page);
   await djA.page.click('.strip.mine [data-control="eq-low-kill"]');
   await waitForServer(battleId, (b) => b.mixer?.a?.['eq-low-kill'] === true, 'eq-low-kill on channel a');
   await spec.page.waitForTimeout(1000);
   const killed = await steadyMeasure(spec.page, 1500);
+  const killedSrv = await serverBands(spec.page);
   await djA.page.click('.strip.mine [data-control="eq-low-kill"]');
   await waitForServer(battleId, (b) => b.mixer?.a?.['eq-low-kill'] === false, 'eq-low-kill off');
   await spec.page.waitForTimeout(1000);
   const unkilled = await steadyMeasure(spec.page, 1500);
+  const unkilledSrv = await serverBands(spec.page);
+  console.log(`low kill, the server's analysis on the spectator page: sub + bass ${flatSrv.lowDb.toFixed(1)} → ${killedSrv.lowDb.toFixed(1)} → ${unkilledSrv.lowDb.toFixed(1)} dB, mid ${flatSrv.midDb.toFixed(1)} → ${killedSrv.midDb.toFixed(1)} → ${unkilledSrv.midDb.toFixed(1)} dB`);
+  assert.ok(killedSrv.lowDb < Math.min(flatSrv.lowDb, unkilledSrv.lowDb) - 15, "the server's band meters show the kill and its release");
+  assert.ok(Math.abs(killedSrv.midDb - flatSrv.midDb) < 6, "the server's mid band stays with the kill");
   const posAfter = (await battleState(battleId)).decks.a.position;
   console.log(`low kill: deck a at ${posAfter.toFixed(1)} s (main section ends at 93 s); low band ${flat.lowDb.toFixed(1)} → ${killed.lowDb.toFixed(1)} → ${unkilled.lowDb.toFixed(1)} dB; mid ${flat.midDb.toFixed(1)} → ${killed.midDb.toFixed(1)} → ${unkilled.midDb.toFixed(1)} dB`);
   assert.ok(killed.lowDb < Math.min(flat.lowDb, unkilled.lowDb) - 15, 'low kill empties the low band, releasing it brings it back');

@@ -171,6 +171,71 @@ test('optimistic state: shows the local value at once and reconciles with the se
   assert.equal(r.p6, 70, 'paused: stays');
 });
 
+test("the server's analysis of the master: held back until heard, then shown", async () => {
+  const r = await inPage(async () => {
+    const { SpectrumFeed, MasterAnalysis, audibleDelayMs, levelFraction } = await import('/js/analysis.js');
+    let now = 0, delay = 300;
+    const feed = new SpectrumFeed({ delayMs: () => delay, now: () => now });
+    const msg = (i, extra = {}) => ({ timestamp: i * 50e6, tempo: 124, sub: -20, bass: -10, 'low-mid': -30, mid: -40, 'high-mid': -50, treble: -60, presence: -70,
+      chroma: [0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0.5], onset: false, ...extra });
+    const out = {};
+    // Messages every 50 ms; the first has an onset.
+    for (let i = 0; i < 10; i++) { now = i * 50; feed.push(msg(i, { onset: i === 0 })); }
+    now = 450;
+    out.beforeDue = [feed.current()?.timestamp ?? null, feed.onsets()];  // 450 − 300 = 150 ms: messages 0–3 are due
+    now = 460; delay = 0;
+    out.allDue = feed.current().timestamp;
+    out.onsetsOnce = [feed.onsets(), feed.onsets()];
+    // A page in the background that never draws keeps at most `max` messages.
+    const small = new SpectrumFeed({ delayMs: () => 1e9, now: () => 0, max: 4 });
+    for (let i = 0; i < 10; i++) small.push(msg(i));
+    out.bounded = small.queue.length;
+    out.delays = [audibleDelayMs({ jitterBufferMs: 30, outputLatencyS: 0.02 }), audibleDelayMs({ jitterBufferMs: NaN }), audibleDelayMs({ jitterBufferMs: 0 })];
+    out.fractions = [levelFraction(0), levelFraction(-30), levelFraction(-60), levelFraction(-120), levelFraction(NaN), levelFraction(6)];
+    // The panel: tempo, band heights, chroma, the beat lamp lit after an onset and dark after.
+    const root = document.createElement('div'); document.body.append(root);
+    now = 0; delay = 0;
+    const f2 = new SpectrumFeed({ delayMs: () => 0, now: () => now });
+    const panel = new MasterAnalysis(root, f2);
+    f2.push(msg(0, { onset: true }));
+    panel.frame();
+    out.tempo = root.querySelector('.tempo').textContent;
+    out.heights = panel.fractions.map((f) => Math.round(f * 100));
+    out.notesOn = panel.chroma;
+    // The meters are drawn: the sub band's bar (67 % full) is lit near its foot, the presence band's (empty) is not.
+    const c = root.querySelector('canvas.bands'), g = c.getContext('2d'), col = c.width / 7, foot = c.height - 16 * devicePixelRatio;
+    const px = (x, y) => [...g.getImageData(Math.round(x), Math.round(y), 1, 1).data];
+    out.subLit = px(col / 2, foot); out.airLit = px(6.5 * col, foot);
+    const lamp = root.querySelector('.lamp');
+    const first = lamp.getAnimations()[0];
+    out.flashed = !!first;
+    panel.frame(); // no new onset: no new flash
+    out.flashedAgain = lamp.getAnimations().some((a) => a !== first);
+    f2.push(msg(1, { tempo: 0 }));
+    panel.frame();
+    out.unlocked = root.querySelector('.tempo').textContent;
+    const lean = document.createElement('div');
+    const f3 = new SpectrumFeed({ delayMs: () => 0, now: () => now });
+    f3.push(msg(2));
+    new MasterAnalysis(lean, f3, { bands: false, chroma: false }).frame();
+    out.lean = [lean.querySelectorAll('.band').length, lean.querySelectorAll('.chroma span').length, lean.querySelector('.tempo').textContent];
+    return out;
+  });
+  assert.deepEqual(r.beforeDue, [150e6, 1], 'only what has been heard is shown, its onset counted once');
+  assert.equal(r.allDue, 450e6);
+  assert.deepEqual(r.onsetsOnce, [0, 0]);
+  assert.equal(r.bounded, 4);
+  assert.deepEqual(r.delays, [33, 23, 0]);
+  assert.deepEqual(r.fractions, [1, 0.5, 0, 0, 0, 1]);
+  assert.equal(r.tempo, '124.0');
+  assert.deepEqual(r.heights, [67, 83, 50, 33, 17, 0, 0]);
+  assert.deepEqual(r.notesOn, [0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0.5]);
+  assert.ok(r.subLit[2] > 200 && r.airLit[2] < 60, `sub band drawn (${r.subLit}), presence empty (${r.airLit})`);
+  assert.deepEqual([r.flashed, r.flashedAgain], [true, false], 'the beat lamp flashes on an onset, and only then');
+  assert.equal(r.unlocked, '—', 'no tempo yet (not locked): a dash, not 0');
+  assert.deepEqual(r.lean, [0, 0, '124.0'], 'the overlay shows the beat and the tempo only');
+});
+
 test('waveforms: array, band object and djdeck base64 forms', async () => {
   const r = await inPage(async () => {
     const { normaliseWaveform } = await import('/js/canvas.js');

@@ -8,7 +8,9 @@ export class Receiver {
     this.onTracks = onTracks;
     this.pc = null;
     this.streams = []; // in m-line order: [master, cue]
-    this.stats = { rttMs: NaN, jitterMs: NaN, lossPct: NaN, bytes: 0, kbps: NaN, jitterBufferMs: NaN, state: 'new' };
+    // jitterBufferMs: the average since the start; jitterBufferNowMs: over the last sample's interval
+    // (the browser holds far more audio in the first seconds, then drains to its target).
+    this.stats = { rttMs: NaN, jitterMs: NaN, lossPct: NaN, bytes: 0, kbps: NaN, jitterBufferMs: NaN, jitterBufferNowMs: NaN, state: 'new' };
     this.prevStats = null;
     conn.on('offer', (m) => this.handleOffer(m).catch((e) => console.error('offer', e)));
     conn.on('ice', (m) => this.handleIce(m));
@@ -79,8 +81,10 @@ export class Receiver {
       if (dt > 0) st.kbps = ((bytes - this.prevStats.bytes) * 8) / 1000 / dt;
       const dl = lost - this.prevStats.lost, dr = received - this.prevStats.received;
       st.lossPct = dl + dr > 0 ? (100 * dl) / (dl + dr) : 0;
+      const dc = jbCount - this.prevStats.jbCount;
+      if (dc > 0) st.jitterBufferNowMs = (1000 * (jbDelay - this.prevStats.jbDelay)) / dc;
     }
-    this.prevStats = { t: now, bytes, lost, received };
+    this.prevStats = { t: now, bytes, lost, received, jbDelay, jbCount };
     st.bytes = bytes; st.tracks = n; st.rttMs = rtt;
     st.jitterMs = jitter * 1000;
     st.jitterBufferMs = jbCount > 0 ? (1000 * jbDelay) / jbCount : NaN;

@@ -8,6 +8,7 @@ import { OptimisticState, flattenState } from './state.js';
 import { Animator, Spectrum, VU } from './canvas.js';
 import { DeckView, JudgePanel, BattleClock, ConnectionPanel, toast, $ } from './views.js';
 import { api } from './api.js';
+import { SpectrumFeed, MasterAnalysis, audibleDelayMs } from './analysis.js';
 import { formatBpm, toCamelot, formatTempoPercent, escapeHtml } from './format.js';
 
 const loc = parseBattleLocation();
@@ -32,7 +33,7 @@ function buildOverlay() {
   document.documentElement.classList.add('overlay'); // the page background must be transparent too
   document.body.innerHTML = `<div class="ov">
     <div class="ov-top"><div class="ov-score a" id="score-a">0</div>
-      <div class="ov-mid"><div class="ov-title" id="battle-name">DJ Universe</div><div class="ov-timer" id="timer">--:--</div></div>
+      <div class="ov-mid"><div class="ov-title" id="battle-name">DJ Universe</div><div class="ov-timer" id="timer">--:--</div><div id="analysis"></div></div>
       <div class="ov-score b" id="score-b">0</div></div>
     <div class="ov-hint" id="ov-hint"></div>
     <div class="ov-bottom">
@@ -99,11 +100,18 @@ conn.on('judge', (m) => {
 conn.on('score', (m) => clock.scores(m.scores || {}));
 conn.on('error', (m) => toast(`${m.code}: ${m.message}`, { error: true }));
 
+// The server's djspectrum readings, shown when their audio is heard.
+const feed = new SpectrumFeed({ delayMs: () => audibleDelayMs({ jitterBufferMs: rtc.stats.jitterBufferNowMs, outputLatencyS: audio.ctx.outputLatency }) });
+conn.on('spectrum', (m) => feed.push(m));
+const analysis = new MasterAnalysis($('#analysis'), feed, { bands: !loc.overlay, chroma: !loc.overlay });
+if (loc.overlay) setInterval(() => rtc.sample().catch(() => {}), 1000); // elsewhere the connection panel samples
+
 const spectrum = new Spectrum($('#spectrum'), { bars: loc.overlay ? 64 : 72 });
 const vu = $('#vu') ? new VU($('#vu')) : null;
 animator.add((t) => {
   spectrum.draw(audio.analyser, { transparent: loc.overlay });
   vu?.draw(audio.levels(), t);
+  analysis.frame();
   if (views) { views.a.frame(views.b); views.b.frame(views.a); }
   clock.frame();
 });
@@ -113,4 +121,4 @@ api.tracks().then((t) => { library = t; applyFlat({}); }).catch(() => {});
 if (!loc.battle) { $('#battle-name').textContent = 'No battle in this link'; } else conn.connect();
 document.addEventListener('pointerdown', () => audio.resume(), { once: true });
 
-window.dju = { conn, rtc, audio, state, overlay: loc.overlay };
+window.dju = { conn, rtc, audio, state, analysis, overlay: loc.overlay };
