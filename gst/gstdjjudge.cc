@@ -91,6 +91,7 @@
 #include <string>
 #include <vector>
 
+#include "analysis/sample_guard.h"
 #include "analysis/transition_judge.h"
 
 GST_DEBUG_CATEGORY_STATIC(gst_dj_judge_debug);
@@ -619,6 +620,8 @@ static GstFlowReturn gst_dj_judge_chain(GstPad* pad, GstObject* parent, GstBuffe
         if (others && others_paced) {
           d.shift = static_cast<int64_t>(gst_util_uint64_scale_round(now - rt, JUDGE_RATE, GST_SECOND));
           if (live) d.watch_until = rt_pos + 2 * JUDGE_RATE;
+          GST_LOG_OBJECT(self, "deck_%d starts %" GST_TIME_FORMAT " late: heard from now (judged to %" G_GINT64_FORMAT ")",
+                         idx, GST_TIME_ARGS(now - rt), p->processed);
         }
       } else if (d.watch_until >= 0 && d.started) {
         const int64_t now_pos = static_cast<int64_t>(gst_util_uint64_scale_round(now, JUDGE_RATE, GST_SECOND));
@@ -626,7 +629,8 @@ static GstFlowReturn gst_dj_judge_chain(GstPad* pad, GstObject* parent, GstBuffe
           // Its buffers now come faster than the clock: a live source whose first buffers were held
           // on the way. A live mixer plays it by its running time, and so does the judge: what the
           // judge has passed is gone (below), the rest lands where the mixer plays it.
-          GST_LOG_OBJECT(self, "deck_%d: a backlog, not a late start: back on its running time", idx);
+          GST_LOG_OBJECT(self, "deck_%d: a backlog, not a late start: back on its running time (frame %" G_GINT64_FORMAT
+                         ", judged to %" G_GINT64_FORMAT ")", idx, d.write_pos - d.shift, p->processed);
           d.write_pos -= d.shift;
           d.start_pos -= d.shift;
           d.shift = 0;
@@ -715,8 +719,8 @@ static GstFlowReturn gst_dj_judge_chain(GstPad* pad, GstObject* parent, GstBuffe
       const int64_t n = std::min(space, frames - off);
       for (int64_t f = 0; f < n; ++f) {
         float* dst = &d.ring[2 * static_cast<size_t>((d.write_pos + f) % kRingFrames)];
-        dst[0] = data[2 * (off + f)];
-        dst[1] = data[2 * (off + f) + 1];
+        dst[0] = dju::analysis_sample(data[2 * (off + f)]);
+        dst[1] = dju::analysis_sample(data[2 * (off + f) + 1]);
       }
       d.write_pos += n;
       off += n;

@@ -97,6 +97,42 @@ TEST(DjSpectrum, SineDominantFrequencyCentroidFlatnessLevels) {
   free_all(all);
 }
 
+// Samples no audio should hold (NaN, infinity, 1e35: a corrupt float file, a faulty element): every
+// figure of every message stays a number, and half a second later the sine is measured as before.
+TEST(DjSpectrum, NonFiniteAndHugeSamplesLeaveEveryFigureANumber) {
+  const double f0 = 1234.5;
+  std::vector<float> x = to_stereo(sine(f0, 0.5, 3.0));
+  for (auto [t, v] : {std::pair<double, float>{1.0, NAN}, {1.5, INFINITY}, {2.0, -1e35f}}) {
+    const size_t i = static_cast<size_t>(t * 48000) * 2;
+    x[i] = x[i + 1] = v;
+  }
+  auto all = run_djspectrum(x);
+  ASSERT_GT(all.size(), 50u);
+  for (const GstStructure* s : all) {
+    for (int i = 0; i < gst_structure_n_fields(s); ++i) {
+      const char* name = gst_structure_nth_field_name(s, i);
+      const GValue* v = gst_structure_get_value(s, name);
+      if (G_VALUE_HOLDS_DOUBLE(v)) {
+        EXPECT_TRUE(std::isfinite(g_value_get_double(v))) << name;
+      } else if (GST_VALUE_HOLDS_ARRAY(v)) {
+        for (float f : get_floats(s, name)) EXPECT_TRUE(std::isfinite(f)) << name;
+      }
+    }
+  }
+  double worst_peak = -200;
+  for (auto* s : all) worst_peak = std::max(worst_peak, get_double(s, "peak"));
+  EXPECT_NEAR(worst_peak, 20 * std::log10(16.0), 0.01) << "1e35 is held to +24 dBFS";
+  const double clean_rms = 20 * std::log10(0.5 / std::sqrt(2.0));
+  for (auto* s : all) {
+    guint64 ts = 0;
+    gst_structure_get_uint64(s, "timestamp", &ts);
+    if (ts < 2500 * GST_MSECOND || s == all.back()) continue;
+    EXPECT_NEAR(get_double(s, "dominant-frequency"), f0, kBinHz / 2);
+    EXPECT_NEAR(get_double(s, "rms"), clean_rms, 0.1);
+  }
+  free_all(all);
+}
+
 TEST(DjSpectrum, WhiteNoiseIsFlat) {
   auto noise = white_noise(0.5, 1.0);
   auto all = run_djspectrum(to_stereo(noise));

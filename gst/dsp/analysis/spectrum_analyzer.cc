@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "analysis/sample_guard.h"
 #include "analysis/tempo_estimate.h"
 #include "common/units.h"
 
@@ -145,7 +146,7 @@ void SpectrumAnalyzer::process(const float* x, size_t frames) {
   for (size_t i = 0; i < frames; ++i) {
     float mono = 0.0f;
     for (int c = 0; c < ch; ++c) {
-      const float s = x[i * ch + c];
+      const float s = analysis_sample(x[i * ch + c]);
       sum_sq_ += static_cast<double>(s) * s;
       const float a = std::fabs(s);
       if (a > peak_) peak_ = a;
