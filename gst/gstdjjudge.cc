@@ -15,7 +15,8 @@
  * message. The element finds each transition (the mix
  * handing over from one deck to another: the blend starts when a second deck becomes audible next to
  * the playing one, the handover when it gets louder, the end when the outgoing deck is gone) and
- * scores it 0–100.
+ * scores it 0–100. NaN samples are heard as silence, infinities and samples beyond ±16 as ±16
+ * (+24 dBFS, reported as clipping): a corrupt float file never leaves the judge without a verdict.
  *
  * Score: a weighted mean of beat alignment 30, tempo match 20, key compatibility 10, bass clash 15,
  * level continuity 10, clipping 10 and phrase alignment 5, capped at 40 + 0.6 × min(beat alignment,

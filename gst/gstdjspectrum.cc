@@ -8,7 +8,10 @@
  * periodic Hann window of the mono downmix taken every 1024 samples; the power spectra inside an
  * interval are averaged. Levels are in dBFS with a floor of -120 (digital silence). Like the stock
  * `level` and `spectrum` elements it takes 16- and 32-bit integer or 32- and 64-bit float samples, at
- * any rate from 8 to 192 kHz and 1 to 8 channels.
+ * any rate from 8 to 192 kHz and 1 to 8 channels. Samples no audio holds are analysed as what they
+ * stand for: NaN as silence, infinities and samples beyond ±16 as ±16 (+24 dBFS), so one such
+ * sample (a corrupt float file) colours the figures of the intervals whose window holds it, never the
+ * analyser's running state.
  *
  * The message structure has these fields:
  *
