@@ -143,7 +143,7 @@ async function steadyMeasure(page, ms = 1500, stream = 0) {
 // its sub + bass bands and of its mid band (dB), and the last running tempo.
 async function serverBands(page, ms = 1500) {
   return page.evaluate(async (dur) => {
-    const panel = window.dju.analysis || window.dju.masterAnalysis;
+    const panel = window.dju.analysis;
     let low = 0, mid = 0, n = 0, tempo = 0;
     for (const end = performance.now() + dur; performance.now() < end; await new Promise((r) => setTimeout(r, 100))) {
       const v = panel.values;
@@ -222,7 +222,7 @@ test('a battle from the lobby to two DJs and a spectator: audio, controls, seats
   // its running tempo locks onto deck A's, on the spectator's page and under DJ B's judge panel.
   const bpmA = (await battleState(battleId)).decks.a.bpm;
   for (const p of [spec.page, djB.page]) {
-    await p.waitForFunction((bpm) => Math.abs(((window.dju.analysis || window.dju.masterAnalysis).values?.tempo ?? 0) - bpm) < 1, bpmA, { timeout: 20000 });
+    await p.waitForFunction((bpm) => Math.abs((window.dju.analysis.values?.tempo ?? 0) - bpm) < 1, bpmA, { timeout: 20000 });
   }
   const heardTempo = await spec.page.evaluate(() => ({ tempo: window.dju.analysis.values.tempo, shown: document.querySelector('#analysis .tempo').textContent, jb: window.dju.rtc.stats.jitterBufferNowMs }));
   console.log(`server's running tempo on the spectator page: ${heardTempo.shown} BPM (deck a ${bpmA}); messages held back by the jitter buffer's ${Math.round(heardTempo.jb)} ms`);
@@ -494,8 +494,8 @@ test('a battle from the lobby to two DJs and a spectator: audio, controls, seats
   // Twenty steps of 0.1 take it from A to B. On a loaded machine a step can be lost (a state from
   // the server that is still stale half a second after the ack wins over the page's value, and the
   // next step starts from there): as a DJ would, keep pressing until it is there.
-  for (let extra = 1; extra <= 5 && (await battleState(battleId)).mixer?.crossfader <= 0.95; extra++) {
-    console.log(`crossfader at ${(await battleState(battleId)).mixer?.crossfader?.toFixed(2)} after 20 steps: one more (${extra})`);
+  for (let extra = 1, xfNow; extra <= 5 && (xfNow = (await battleState(battleId)).mixer?.crossfader) <= 0.95; extra++) {
+    console.log(`crossfader at ${xfNow.toFixed(2)} after 20 steps: one more (${extra})`);
     await djA.page.keyboard.press('d');
     await djA.page.waitForTimeout(1000);
   }

@@ -218,7 +218,8 @@ test("the server's analysis of the master: held back until heard, then shown", a
     const f3 = new SpectrumFeed({ delayMs: () => 0, now: () => now });
     f3.push(msg(2));
     new MasterAnalysis(lean, f3, { bands: false, chroma: false }).frame();
-    out.lean = [lean.querySelectorAll('.band').length, lean.querySelectorAll('.chroma span').length, lean.querySelector('.tempo').textContent];
+    out.full = [root.querySelectorAll('canvas.bands').length, root.querySelectorAll('canvas.chroma').length];
+    out.lean = [lean.querySelectorAll('canvas.bands').length, lean.querySelectorAll('canvas.chroma').length, lean.querySelector('.tempo').textContent];
     return out;
   });
   assert.deepEqual(r.beforeDue, [150e6, 1], 'only what has been heard is shown, its onset counted once');
@@ -233,6 +234,7 @@ test("the server's analysis of the master: held back until heard, then shown", a
   assert.ok(r.subLit[2] > 200 && r.airLit[2] < 60, `sub band drawn (${r.subLit}), presence empty (${r.airLit})`);
   assert.deepEqual([r.flashed, r.flashedAgain], [true, false], 'the beat lamp flashes on an onset, and only then');
   assert.equal(r.unlocked, '—', 'no tempo yet (not locked): a dash, not 0');
+  assert.deepEqual(r.full, [1, 1], 'the full panel draws band meters and chroma');
   assert.deepEqual(r.lean, [0, 0, '124.0'], 'the overlay shows the beat and the tempo only');
 });
 

@@ -57,6 +57,14 @@ export class SpectrumFeed {
   onsets() { const n = this.dueOnsets; this.dueOnsets = 0; return n; }
 }
 
+/** The battle's `spectrum` messages as a page hears them: a feed of what `conn` receives, held back
+ * by `rtc`'s current jitter buffer and `audio`'s output latency. */
+export function heardSpectrumFeed(conn, rtc, audio) {
+  const feed = new SpectrumFeed({ delayMs: () => audibleDelayMs({ jitterBufferMs: rtc.stats.jitterBufferNowMs, outputLatencyS: audio.ctx.outputLatency }) });
+  conn.on('spectrum', (m) => feed.push(m));
+  return feed;
+}
+
 /** The panel: a beat lamp and the master's running tempo, seven band meters and the chroma
  * (which notes sound); the OBS overlay shows the beat and the tempo only. Called once per frame, it
  * draws at most once per message (~20 Hz): the meters on canvases, which unlike DOM bars cost the

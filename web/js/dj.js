@@ -12,7 +12,7 @@ import { Knob, Fader, Jog, makeButton, el } from './widgets.js';
 import { Animator, Spectrum, VU, HOTCUE_COLORS } from './canvas.js';
 import { DeckView, JudgePanel, BattleClock, ConnectionPanel, toast, $ } from './views.js';
 import { api } from './api.js';
-import { SpectrumFeed, MasterAnalysis, audibleDelayMs } from './analysis.js';
+import { MasterAnalysis, heardSpectrumFeed } from './analysis.js';
 import { formatBpm, formatTime, formatDb, camelotColor, toCamelot, escapeHtml, harmonicMatch } from './format.js';
 
 const loc = parseBattleLocation();
@@ -528,11 +528,9 @@ const clock = new BattleClock({ badge: $('#battle-state'), timer: $('#timer'), s
 const judge = new JudgePanel($('#judge'));
 // Under the judge, what it hears: the server's analysis of the master (beat, running tempo, bands,
 // notes), shown when its audio is heard.
-const masterFeed = new SpectrumFeed({ delayMs: () => audibleDelayMs({ jitterBufferMs: rtc.stats.jitterBufferNowMs, outputLatencyS: audio.ctx.outputLatency }) });
-conn.on('spectrum', (msg) => masterFeed.push(msg));
 $('#judge').append(el('h2', 'sub', { text: 'Master · what the judge hears' }));
-const masterAnalysis = new MasterAnalysis($('#judge').appendChild(el('div', '', { 'aria-label': "The server's analysis of the master: beat, tempo, bands, notes" })), masterFeed);
-animator.add(() => masterAnalysis.frame());
+const analysis = new MasterAnalysis($('#judge').appendChild(el('div', '', { 'aria-label': "The server's analysis of the master: beat, tempo, bands, notes" })), heardSpectrumFeed(conn, rtc, audio));
+animator.add(() => analysis.frame());
 
 function countdown(n) {
   let box = $('#countdown');
@@ -606,4 +604,4 @@ if (!loc.battle || !validSeat) {
 } else conn.connect();
 
 // For diagnostics and the browser tests.
-window.dju = { conn, rtc, audio, state, mapper, seat, widgets, actions, animator, ownView, otherView, applyMidi, masterAnalysis };
+window.dju = { conn, rtc, audio, state, mapper, seat, widgets, actions, animator, ownView, otherView, applyMidi, analysis };

@@ -8,7 +8,7 @@ import { OptimisticState, flattenState } from './state.js';
 import { Animator, Spectrum, VU } from './canvas.js';
 import { DeckView, JudgePanel, BattleClock, ConnectionPanel, toast, $ } from './views.js';
 import { api } from './api.js';
-import { SpectrumFeed, MasterAnalysis, audibleDelayMs } from './analysis.js';
+import { MasterAnalysis, heardSpectrumFeed } from './analysis.js';
 import { formatBpm, toCamelot, formatTempoPercent, escapeHtml } from './format.js';
 
 const loc = parseBattleLocation();
@@ -101,9 +101,7 @@ conn.on('score', (m) => clock.scores(m.scores || {}));
 conn.on('error', (m) => toast(`${m.code}: ${m.message}`, { error: true }));
 
 // The server's djspectrum readings, shown when their audio is heard.
-const feed = new SpectrumFeed({ delayMs: () => audibleDelayMs({ jitterBufferMs: rtc.stats.jitterBufferNowMs, outputLatencyS: audio.ctx.outputLatency }) });
-conn.on('spectrum', (m) => feed.push(m));
-const analysis = new MasterAnalysis($('#analysis'), feed, { bands: !loc.overlay, chroma: !loc.overlay });
+const analysis = new MasterAnalysis($('#analysis'), heardSpectrumFeed(conn, rtc, audio), { bands: !loc.overlay, chroma: !loc.overlay });
 if (loc.overlay) setInterval(() => rtc.sample().catch(() => {}), 1000); // elsewhere the connection panel samples
 
 const spectrum = new Spectrum($('#spectrum'), { bars: loc.overlay ? 64 : 72 });
