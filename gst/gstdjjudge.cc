@@ -92,7 +92,6 @@
 #include <string>
 #include <vector>
 
-#include "analysis/sample_guard.h"
 #include "analysis/transition_judge.h"
 
 GST_DEBUG_CATEGORY_STATIC(gst_dj_judge_debug);
@@ -720,8 +719,8 @@ static GstFlowReturn gst_dj_judge_chain(GstPad* pad, GstObject* parent, GstBuffe
       const int64_t n = std::min(space, frames - off);
       for (int64_t f = 0; f < n; ++f) {
         float* dst = &d.ring[2 * static_cast<size_t>((d.write_pos + f) % kRingFrames)];
-        dst[0] = dju::analysis_sample(data[2 * (off + f)]);
-        dst[1] = dju::analysis_sample(data[2 * (off + f) + 1]);
+        dst[0] = data[2 * (off + f)];
+        dst[1] = data[2 * (off + f) + 1];
       }
       d.write_pos += n;
       off += n;

@@ -305,12 +305,12 @@ static BusRecord run_pipeline_collect(const std::string& desc, int timeout_s,
 
 static const char* const kTone = "audio/x-raw,format=F32LE,rate=48000,channels=2";
 
-// Writes `value` into the first sample of every `every`-th buffer leaving the element named `name`.
-static void spoil_samples(GstElement* pipe, const char* name, float value, int every) {
-  struct Spoil {
-    float value;
-    int every;
-    int count;
+// Calls `edit(samples, count, n)` on the n-th buffer (from 0) leaving the element named `name`.
+using SampleEdit = std::function<void(float* samples, size_t count, int n)>;
+static void edit_samples(GstElement* pipe, const char* name, SampleEdit edit) {
+  struct Edit {
+    SampleEdit fn;
+    int n;
   };
   GstElement* e = gst_bin_get_by_name(GST_BIN(pipe), name);
   ASSERT_NE(e, nullptr) << name;
@@ -318,47 +318,37 @@ static void spoil_samples(GstElement* pipe, const char* name, float value, int e
   gst_pad_add_probe(
       pad, GST_PAD_PROBE_TYPE_BUFFER,
       [](GstPad*, GstPadProbeInfo* info, gpointer data) {
-        auto* sp = static_cast<Spoil*>(data);
-        if (sp->count++ % sp->every != 0) return GST_PAD_PROBE_OK;
+        auto* ed = static_cast<Edit*>(data);
         GstBuffer* buf = gst_buffer_make_writable(GST_PAD_PROBE_INFO_BUFFER(info));
         GST_PAD_PROBE_INFO_DATA(info) = buf;
         GstMapInfo map;
-        if (gst_buffer_map(buf, &map, GST_MAP_WRITE)) {
-          float* x = reinterpret_cast<float*>(map.data);
-          x[0] = x[1] = sp->value;
+        if (gst_buffer_map(buf, &map, GST_MAP_READWRITE)) {
+          ed->fn(reinterpret_cast<float*>(map.data), map.size / sizeof(float), ed->n);
           gst_buffer_unmap(buf, &map);
         }
+        ++ed->n;
         return GST_PAD_PROBE_OK;
       },
-      new Spoil{value, every, 0}, [](gpointer data) { delete static_cast<Spoil*>(data); });
+      new Edit{std::move(edit), 0}, [](gpointer data) { delete static_cast<Edit*>(data); });
   gst_object_unref(pad);
   gst_object_unref(e);
+}
+
+// Writes `value` into the first sample (both channels) of every `every`-th buffer leaving `name`.
+static void spoil_samples(GstElement* pipe, const char* name, float value, int every) {
+  edit_samples(pipe, name, [value, every](float* x, size_t, int n) {
+    if (n % every == 0) x[0] = x[1] = value;
+  });
 }
 
 // The stock audiotestsrc's `ticks` wave (GStreamer 1.22) leaves the first sample of the buffer before
 // each tick unwritten: whatever the buffer's memory held (random under meson's MALLOC_PERTURB_, up to
 // 1e35 or NaN). Tests that want clean ticks zero it on the caps filter named `name`.
 static void clean_ticks(GstElement* pipe, const char* name) {
-  GstElement* e = gst_bin_get_by_name(GST_BIN(pipe), name);
-  ASSERT_NE(e, nullptr) << name;
-  GstPad* pad = gst_element_get_static_pad(e, "src");
-  gst_pad_add_probe(
-      pad, GST_PAD_PROBE_TYPE_BUFFER,
-      [](GstPad*, GstPadProbeInfo* info, gpointer) {
-        GstBuffer* buf = gst_buffer_make_writable(GST_PAD_PROBE_INFO_BUFFER(info));
-        GST_PAD_PROBE_INFO_DATA(info) = buf;
-        GstMapInfo map;
-        if (gst_buffer_map(buf, &map, GST_MAP_READWRITE)) {
-          float* x = reinterpret_cast<float*>(map.data);
-          for (size_t i = 0; i < map.size / sizeof(float); ++i)
-            if (!(std::fabs(x[i]) <= 1.0f)) x[i] = 0.0f;
-          gst_buffer_unmap(buf, &map);
-        }
-        return GST_PAD_PROBE_OK;
-      },
-      nullptr, nullptr);
-  gst_object_unref(pad);
-  gst_object_unref(e);
+  edit_samples(pipe, name, [](float* x, size_t count, int) {
+    for (size_t i = 0; i < count; ++i)
+      if (!(std::fabs(x[i]) <= 1.0f)) x[i] = 0.0f;
+  });
 }
 
 // A deck source: `freq` Hz for `seconds`, 10 ms buffers, starting at running time `offset_s`

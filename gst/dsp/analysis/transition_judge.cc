@@ -9,6 +9,7 @@
 
 #include "common/units.h"
 #include "deck/analysis.h"
+#include "analysis/sample_guard.h"
 #include "analysis/tempo_estimate.h"
 #include "mixer/simd.h"
 
@@ -166,7 +167,7 @@ void TransitionJudge::process(const float* const* decks, size_t frames) {
       Deck& k = *deck_[d];
       const float* x = decks ? decks[d] : nullptr;
       for (size_t j = 0; j < n; ++j) {
-        const float l = x ? x[2 * (i + j)] : 0.0f, r = x ? x[2 * (i + j) + 1] : 0.0f;
+        const float l = x ? analysis_sample(x[2 * (i + j)]) : 0.0f, r = x ? analysis_sample(x[2 * (i + j) + 1]) : 0.0f;
         const double m = 0.5 * (static_cast<double>(l) + r);
         const double lo = k.low2.run(k.low1.run(m));
         const double hi = k.high2.run(k.high1.run(m));
